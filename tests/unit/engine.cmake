@@ -1,0 +1,1 @@
+# Engine unit tests (owned with src/engine).

@@ -1,0 +1,1 @@
+# Store unit tests (owned with src/store).

@@ -1,0 +1,81 @@
+/* test_base.c - errors and arenas. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "allot/arena.h"
+#include "allot/err.h"
+
+static void err_names_and_texts(void **state)
+{
+    (void)state;
+    assert_string_equal(allot_err_name(ALLOT_ENOTFOUND), "ENOTFOUND");
+    assert_string_equal(allot_strerror(ALLOT_EEXIST), "already exists");
+    assert_string_equal(allot_strerror(12345), "unknown error");
+    assert_string_equal(allot_err_name(-999), "EUNKNOWN");
+}
+
+static void status_set_formats_and_returns_code(void **state)
+{
+    struct allot_status st;
+    (void)state;
+    assert_int_equal(allot_status_set(&st, ALLOT_EINVAL, "%s[%d]: bad", "rules", 2), ALLOT_EINVAL);
+    assert_int_equal(st.code, ALLOT_EINVAL);
+    assert_string_equal(st.msg, "rules[2]: bad");
+    allot_status_clear(&st);
+    assert_int_equal(st.code, 0);
+    assert_string_equal(st.msg, "");
+    /* a NULL status is allowed and still returns the code */
+    assert_int_equal(allot_status_set(NULL, ALLOT_EIO, "x"), ALLOT_EIO);
+}
+
+static void arena_aligns_zeroes_and_grows(void **state)
+{
+    struct allot_arena a = ALLOT_ARENA_INIT;
+    unsigned char *p, *big;
+    int i;
+    (void)state;
+    for (i = 0; i < 5000; i++) {
+        p = allot_arena_alloc(&a, (size_t)(i % 37) + 1);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 16, 0);
+        assert_int_equal(p[0], 0);
+        memset(p, 0xab, (size_t)(i % 37) + 1);
+    }
+    big = allot_arena_alloc(&a, 100000); /* larger than a chunk */
+    assert_non_null(big);
+    assert_int_equal(big[99999], 0);
+    allot_arena_reset(&a);
+    assert_int_equal(a.total, 0);
+    p = allot_arena_alloc(&a, 8);
+    assert_non_null(p);
+    allot_arena_release(&a);
+    assert_null(a.head);
+}
+
+static void arena_strndup_copies_and_terminates(void **state)
+{
+    struct allot_arena a = ALLOT_ARENA_INIT;
+    char *s;
+    (void)state;
+    s = allot_arena_strndup(&a, "home-visits-xyz", 11);
+    assert_string_equal(s, "home-visits");
+    s = allot_arena_strdup(&a, "");
+    assert_string_equal(s, "");
+    allot_arena_release(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(err_names_and_texts),
+        cmocka_unit_test(status_set_formats_and_returns_code),
+        cmocka_unit_test(arena_aligns_zeroes_and_grows),
+        cmocka_unit_test(arena_strndup_copies_and_terminates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
