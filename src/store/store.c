@@ -1,1 +1,865 @@
-/* placeholder: being written */
+/* store.c - the LMDB environment: open, schema version, transactions, map
+ * growth. The other files of src/store read and write the databases
+ * described here: codec.c (keys and records), catalog.c (services),
+ * plans.c, members.c.
+ *
+ * ===================================================================
+ * THE ON-DISK FORMAT (schema version 1)
+ * ===================================================================
+ *
+ * 1. Files
+ * --------
+ * A data directory (created mode 0700 when missing) holds one LMDB
+ * environment: data.mdb and lock.mdb, mode 0600. Everything allot keeps is in
+ * named databases of that environment; the main (unnamed) database holds only
+ * their names, as LMDB does it. More than one process may open the directory
+ * (LMDB supports it), but allotd expects to be the only writer.
+ *
+ * 2. Keys
+ * -------
+ * LMDB orders keys by memcmp. A key is a sequence of components, each encoded
+ * so that memcmp order is value order and a prefix of components names a
+ * contiguous range of keys:
+ *
+ *   string   its bytes, then one 0x00. Strings never hold NUL. Since 0x00 is
+ *            the smallest byte, every key that starts with string s lies in
+ *            [s 00, s 01), and s's keys sort before those of any longer
+ *            string that has s as a prefix ("a" 00 ... < "ab" 00 ...).
+ *            Ids, codes and rule keys are at most ALLOT_ID_MAX (64) bytes.
+ *   date     4 bytes big-endian of (uint32_t)d ^ 0x80000000: the sign bit
+ *            flipped, so dates before 1970 (negative day numbers) sort
+ *            before later ones and ALLOT_DATE_NONE (INT32_MAX) sorts last.
+ *   seq      8 bytes big-endian unsigned.
+ *   enum     1 byte (the enum's value; see allot/model.h).
+ *
+ * No key is longer than ALLOT__KEY_MAX (256) bytes, well under LMDB's 511.
+ *
+ * 3. Records
+ * ----------
+ * A value ("record") starts with a record-format byte, 0x01 for every record
+ * of schema version 1, followed by its fields in a fixed order:
+ *
+ *   u8       one byte
+ *   uvar     unsigned LEB128 varint, 1-10 bytes, low 7 bits first
+ *   svar     zigzag (0,-1,1,-2 -> 0,1,2,3) then uvar; dates are svar
+ *   str      uvar byte count, then the bytes (no NUL, no terminator)
+ *
+ * Fields that are part of the key (a code, an id, effective_from) are not
+ * repeated in the record. Optional fields are present only when a flags byte
+ * or a preceding enum says so, so every value has exactly one encoding
+ * (put_plan_version compares versions by their bytes). Fixed-width
+ * little-endian integers are used only where a value is small and fixed
+ * (META) or, later, updated in place (usage day totals).
+ *
+ * The decoders (codec.c) are the single definition of a valid record: they
+ * refuse truncation, bytes left over, unknown formats, enums out of range,
+ * strings with NUL or over their limit, and numbers beyond the limits of
+ * allot/model.h, with ALLOT_ECORRUPT. Writers decode every record they
+ * encode before writing it, so nothing a decoder refuses is ever stored, and
+ * the engine may trust what it reads (no overflow, no stray enum).
+ *
+ * 4. Databases of schema version 1
+ * --------------------------------
+ *
+ *   meta      key  "schema_version" 00
+ *             val  u32 little-endian: the schema version (1)
+ *
+ *   services  key  code 00
+ *             val  01 | str name | uvar cash_price
+ *
+ *   plans     key  plan id 00                          (plan header)
+ *             val  01 | str name | uvar nversions
+ *             key  plan id 00 | date effective_from    (one plan version)
+ *             val  01 | uvar nrules | rule * nrules
+ *
+ *             rule = str key | uvar ncodes | str code * ncodes
+ *                  | u8 limit | u8 flags (0x01 unlimited, 0x02 overage price)
+ *                  | [uvar allowance]       unless unlimited
+ *                  | u8 period kind
+ *                  | [u8 month | u8 day]    PLAN_YEAR
+ *                  | [uvar count]           ROLLING_DAYS, ROLLING_MONTHS
+ *                  | u8 pool
+ *                  | [uvar member_cap]      HOUSEHOLD
+ *                  | [uvar overage_price]   flag 0x02
+ *                  | u8 payer
+ *                  | uvar nthresholds | uvar threshold * nthresholds
+ *
+ *   members   key  member id 00
+ *             val  01 | svar anniversary (ALLOT_DATE_NONE when absent)
+ *                  | str household_id | str sponsor_id | uvar nenrollments
+ *                  | (str plan_id | svar start | svar end) * nenrollments
+ *
+ * Why plans look like this. Pricing asks "the version of plan p in force on
+ * d" for every line, so each version is its own record keyed by (p,
+ * effective_from): one MDB_SET_RANGE to (p, d) and at most one step back
+ * find the greatest effective_from <= d, and only that record is decoded.
+ * The header sorts just before the plan's versions (p 00 is a prefix of
+ * p 00 date), so the step back lands on the header when d precedes every
+ * version, which tells "plan exists, nothing in force" apart from "no such
+ * plan" without a second lookup. Thresholds are stored resolved (the
+ * defaults already filled in), as the engine sees them. Services and members
+ * are read whole and replaced whole, so each is a single record.
+ *
+ * Invariants:
+ *   - every plan version key has its plan's header; a header's nversions is
+ *     the number of its version keys, 1..ALLOT_PLAN_VERSIONS_MAX (a reader
+ *     that finds otherwise reports ALLOT_ECORRUPT);
+ *   - a version, once stored, never changes (a different one at the same
+ *     effective_from is refused with ALLOT_EEXIST), so a priced invoice can be
+ *     explained later from the versions in the store;
+ *   - a member's enrollments are ascending and do not overlap; only the last
+ *     may be open (end ALLOT_DATE_NONE);
+ *   - keys hold no empty ids.
+ *
+ * 5. Databases a later schema version adds
+ * ----------------------------------------
+ * Reserved names, and the key layouts they are meant to use, so that the
+ * conventions above already fit them (ALLOT__MAXDBS leaves room for more):
+ *
+ *   ledger      one row per usage entry:
+ *               key  u8 pool kind | pool id 00 | rule key 00 | member id 00
+ *                    | date (service date) | seq (entry number)
+ *               val  01 | u8 source (line, prior usage, adjustment, void)
+ *                    | svar quantity | svar amount | str invoice id
+ *                    | str line id | str usage id | u8 flags (voided) ...
+ *               A member's own entries for a pool and rule in a period are
+ *               the range [prefix | date from, prefix | date to). Voids are
+ *               entries of their own that point at what they cancel.
+ *   usage_days  per (pool, rule key, member, day) totals:
+ *               key  u8 pool kind | pool id 00 | rule key 00
+ *                    | (member id or "") 00 | date day
+ *               val  i64 little-endian total (units or cents), updated in
+ *                    place; a row whose total returns to 0 is deleted.
+ *               member "" holds the whole pool's total; a household pool also
+ *               gets one row per member, for per-member caps. The engine's
+ *               sum and each_day over [from, to) are then one cursor range
+ *               scan each: SET_RANGE to prefix | date from, NEXT while below
+ *               prefix | date to. If scans over long periods (LIFETIME) grow
+ *               slow, a "usage_months" rollup with the same key shape (date =
+ *               first of the month) can sit beside it.
+ *   invoices    key  invoice id 00
+ *               val  the content digest of the request, the stored answer
+ *                    and the keys of the ledger entries it wrote (for voids)
+ *   usage       key  usage id 00
+ *               val  a prior-usage record and the key of its ledger entry
+ *   events      key  seq                val  a threshold event
+ *   meta        gains "entry_seq" 00 and "event_seq" 00 (u64 little-endian
+ *               next sequence numbers).
+ *
+ * 6. Schema versions
+ * ------------------
+ * At open (schema_open below): an environment with no databases at all is
+ * new and is stamped with ALLOT__SCHEMA_VERSION. One with a meta database
+ * whose version is between ALLOT__SCHEMA_MIN and ALLOT__SCHEMA_VERSION is
+ * accepted; upgrading an older one to the current version happens in that
+ * same transaction, before anything else reads it. A newer version, a
+ * version 0, an environment that holds databases but no meta, or a file that
+ * is not LMDB at all is refused with ALLOT_EFORMAT and a message naming the
+ * directory (and both versions). A new version is needed whenever a record
+ * format, a key layout or an invariant changes, or databases are added.
+ *
+ * ===================================================================
+ * DURABILITY, CONCURRENCY, GROWING THE MAP
+ * ===================================================================
+ *
+ * Commits are durable (LMDB's default two fsyncs) unless opt->no_sync, which
+ * only tests use. The environment is opened MDB_NOTLS, so a read transaction
+ * is not tied to the thread that began it (it may end on another, but is used
+ * by one thread at a time), and MDB_NORDAHEAD, because lookups are random.
+ *
+ * Writes are serialised by write_mu: one allot_store_write at a time runs
+ * fn in one LMDB write transaction. allot_store_nested runs part of it in an
+ * LMDB child transaction, so that a group commit can drop one failed request
+ * and keep the others. When LMDB reports MDB_MAP_FULL (on a put, in a child,
+ * or at commit) the transaction is aborted, the map doubled (up to
+ * map_size_max), and fn run again from scratch. Only when the map is already
+ * at map_size_max, or the larger map cannot be mapped, is ALLOT_EFULL
+ * returned. The data file is sparse: a larger map costs address space, not
+ * disk.
+ *
+ * mdb_env_set_mapsize may be called only while no transaction of this
+ * process is open. The gate (struct allot__gate) enforces it: every
+ * transaction, read or write, holds it shared from begin to end; a resize
+ * waits until none is open and, while it waits, new transactions wait
+ * behind it (so a steady stream of readers cannot starve it). It is a mutex
+ * and a condition variable rather than a pthread rwlock because a read
+ * transaction may end on another thread than the one that began it, and a
+ * rwlock must be unlocked by the thread that locked it. Hence the rule
+ * for callers: a thread that holds a transaction must not begin another
+ * (including from inside allot_store_write's fn), or a resize would wait for
+ * it forever. A long read transaction delays growth for its whole length.
+ *
+ * When another process has grown the map, mdb_txn_begin returns
+ * MDB_MAP_RESIZED; the gate is then closed the same way and
+ * mdb_env_set_mapsize(env, 0) adopts the new size.
+ *
+ * mdb_env_set_mapsize unmaps before it maps again; if the new map cannot be
+ * made, the old size is tried again, and if even that fails the store is
+ * marked dead and every later transaction is refused with ALLOT_EIO.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define ALLOT__SCHEMA_VERSION 1u /* written to new stores */
+#define ALLOT__SCHEMA_MIN 1u     /* oldest version this build reads */
+
+#define MAP_SIZE_DEFAULT ((size_t)64 << 20)
+#define MAP_SIZE_MAX_DEFAULT ((size_t)1 << 40)
+
+/* How often a transaction begin is retried after MDB_MAP_RESIZED before the
+ * store gives up (another process growing the map that often is a bug). */
+#define RESIZED_RETRIES 16
+
+static const char *const db_names[ALLOT__DB_COUNT] = {
+    [ALLOT__DB_META] = "meta",
+    [ALLOT__DB_SERVICES] = "services",
+    [ALLOT__DB_PLANS] = "plans",
+    [ALLOT__DB_MEMBERS] = "members",
+};
+
+static const char meta_schema_key[] = "schema_version"; /* stored with its NUL */
+
+/* ------------------------------------------------------------ error helpers */
+
+int allot__mdb_err(struct allot_txn *t, int mrc, struct allot_status *st, const char *what)
+{
+    int code;
+    switch (mrc) {
+    case 0:
+        return 0;
+    case MDB_NOTFOUND:
+        code = ALLOT_ENOTFOUND;
+        break;
+    case MDB_MAP_FULL:
+        if (t)
+            t->map_full = true;
+        code = ALLOT_EFULL;
+        break;
+    case MDB_TXN_FULL:
+    case ENOSPC:
+    case EDQUOT:
+        code = ALLOT_EFULL;
+        break;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        code = ALLOT_ECORRUPT;
+        break;
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_INCOMPATIBLE:
+        code = ALLOT_EFORMAT;
+        break;
+    case ENOMEM:
+        code = ALLOT_ENOMEM;
+        break;
+    default:
+        code = ALLOT_EIO;
+        break;
+    }
+    return allot_status_set(st, code, "%s: %s", what, mdb_strerror(mrc));
+}
+
+int allot__need_write(struct allot_txn *t, struct allot_status *st, const char *what)
+{
+    if (!t->write)
+        return allot_status_set(st, ALLOT_EINVAL, "%s: needs a write transaction", what);
+    return 0;
+}
+
+int allot__check_id(const char *id, const char *what, struct allot_status *st)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > ALLOT_ID_MAX)
+        return allot_status_set(st, ALLOT_EINVAL, "%s: must be 1 to %d bytes", what, ALLOT_ID_MAX);
+    return 0;
+}
+
+struct allot_arena *allot__scratch_arena(struct allot_txn *t)
+{
+    allot_arena_reset(&t->s->warena);
+    return &t->s->warena;
+}
+
+int allot__seek_after(MDB_cursor *c, const char *after, MDB_val *k, MDB_val *v)
+{
+    /* Keys whose leading string is after are [after 00, after 01), so the
+     * first key at or above after 01 is the first one past them. Stored
+     * strings are at most ALLOT_ID_MAX bytes, so after can be cut to
+     * ALLOT_ID_MAX + 1 bytes without changing which of them compare greater. */
+    unsigned char b[ALLOT_ID_MAX + 2];
+    size_t n = strlen(after);
+    if (n == 0)
+        return mdb_cursor_get(c, k, v, MDB_FIRST);
+    if (n > ALLOT_ID_MAX + 1)
+        n = ALLOT_ID_MAX + 1;
+    memcpy(b, after, n);
+    b[n] = 0x01;
+    *k = allot__val(b, n + 1);
+    return mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+}
+
+int allot__refused(int rc, struct allot_status *st, const char *what)
+{
+    char why[ALLOT_STATUS_MSG_MAX];
+    if (rc != ALLOT_ECORRUPT)
+        return rc;
+    if (!st)
+        return ALLOT_EINVAL;
+    memcpy(why, st->msg, sizeof why);
+    why[sizeof why - 1] = '\0';
+    return allot_status_set(st, ALLOT_EINVAL, "%s cannot be stored: %s", what, why);
+}
+
+int allot__cursor(struct allot_txn *t, enum allot__db db, MDB_cursor **out)
+{
+    if (!t->cur[db]) {
+        int mrc = mdb_cursor_open(t->txn, t->s->dbi[db], &t->cur[db]);
+        if (mrc) {
+            t->cur[db] = NULL;
+            return allot__mdb_err(t, mrc, NULL, "cursor");
+        }
+    }
+    *out = t->cur[db];
+    return 0;
+}
+
+static void txn_close_cursors(struct allot_txn *t)
+{
+    int i;
+    for (i = 0; i < ALLOT__DB_COUNT; i++) {
+        if (t->cur[i])
+            mdb_cursor_close(t->cur[i]);
+        t->cur[i] = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------- gate */
+
+static int gate_init(struct allot__gate *g)
+{
+    if (pthread_mutex_init(&g->mu, NULL))
+        return -1;
+    if (pthread_cond_init(&g->cv, NULL)) {
+        pthread_mutex_destroy(&g->mu);
+        return -1;
+    }
+    g->active = 0;
+    g->waiting = 0;
+    g->resizing = false;
+    return 0;
+}
+
+static void gate_destroy(struct allot__gate *g)
+{
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+/* Before a transaction begins. */
+static void gate_enter(struct allot__gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->resizing || g->waiting)
+        pthread_cond_wait(&g->cv, &g->mu);
+    g->active++;
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* After a transaction ended (committed, aborted, or failed to begin). */
+static void gate_leave(struct allot__gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    if (--g->active == 0 && g->waiting)
+        pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Waits until no transaction is open and closes the gate. */
+static void gate_close(struct allot__gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->waiting++;
+    while (g->active || g->resizing)
+        pthread_cond_wait(&g->cv, &g->mu);
+    g->waiting--;
+    g->resizing = true;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_open(struct allot__gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->resizing = false;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* ---------------------------------------------------------------- the map */
+
+static size_t env_map_size(MDB_env *env)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(env, &info))
+        return 0;
+    return info.me_mapsize;
+}
+
+static size_t round_up(size_t n, size_t unit)
+{
+    size_t r = n % unit;
+    return r == 0 || n > SIZE_MAX - (unit - r) ? n : n + (unit - r);
+}
+
+/* Sets the map to size with the gate closed. On failure tries the old size
+ * again; if that fails too the store is dead. */
+static int map_set(struct allot_store *s, size_t size, struct allot_status *st)
+{
+    size_t old = s->map_size;
+    int mrc = mdb_env_set_mapsize(s->env, size);
+    if (mrc == 0) {
+        s->map_size = env_map_size(s->env);
+        return 0;
+    }
+    if (size != 0 && mdb_env_set_mapsize(s->env, old) == 0) {
+        s->map_size = env_map_size(s->env);
+        return allot_status_set(st, ALLOT_EFULL,
+                                "store %s is full: cannot grow the map to %zu bytes: %s", s->path,
+                                size, mdb_strerror(mrc));
+    }
+    s->dead = true;
+    return allot_status_set(st, ALLOT_EIO, "store %s: cannot map the data file after a resize: %s",
+                            s->path, mdb_strerror(mrc));
+}
+
+/* The map was full at size `seen`: double it, up to map_size_max. */
+static int map_grow(struct allot_store *s, size_t seen, struct allot_status *st)
+{
+    int rc = 0;
+    gate_close(&s->gate);
+    if (s->dead) {
+        rc = allot_status_set(st, ALLOT_EIO, "store %s is unusable", s->path);
+    } else if (s->map_size > seen) {
+        rc = 0; /* grown meanwhile (MDB_MAP_RESIZED) */
+    } else if (s->map_size >= s->map_size_max) {
+        rc = allot_status_set(st, ALLOT_EFULL,
+                              "store %s is full: the map has reached its maximum of %zu bytes",
+                              s->path, s->map_size_max);
+    } else {
+        size_t want = s->map_size > s->map_size_max / 2 ? s->map_size_max : s->map_size * 2;
+        want = round_up(want, s->page_size);
+        if (want > s->map_size_max)
+            want = s->map_size_max;
+        rc = map_set(s, want, st);
+        if (rc == 0 && s->map_size <= seen)
+            rc = allot_status_set(st, ALLOT_EFULL,
+                                  "store %s is full: the map did not grow past %zu bytes", s->path,
+                                  seen);
+    }
+    gate_open(&s->gate);
+    return rc;
+}
+
+/* Another process grew the map: adopt its size. */
+static int map_adopt(struct allot_store *s, struct allot_status *st)
+{
+    int rc;
+    gate_close(&s->gate);
+    rc = s->dead ? allot_status_set(st, ALLOT_EIO, "store %s is unusable", s->path)
+                 : map_set(s, 0, st);
+    gate_open(&s->gate);
+    return rc;
+}
+
+/* Begins an LMDB transaction inside the gate, adopting a map another process
+ * grew. On success the caller holds the gate until it ends the transaction. */
+static int txn_begin(struct allot_store *s, unsigned flags, MDB_txn **out, struct allot_status *st)
+{
+    int tries, mrc;
+    for (tries = 0; tries < RESIZED_RETRIES; tries++) {
+        gate_enter(&s->gate);
+        if (s->dead) {
+            gate_leave(&s->gate);
+            return allot_status_set(st, ALLOT_EIO, "store %s is unusable", s->path);
+        }
+        mrc = mdb_txn_begin(s->env, NULL, flags, out);
+        if (mrc == 0)
+            return 0;
+        gate_leave(&s->gate);
+        if (mrc != MDB_MAP_RESIZED)
+            return allot__mdb_err(NULL, mrc, st, "begin transaction");
+        if ((mrc = map_adopt(s, st)))
+            return mrc;
+    }
+    return allot_status_set(st, ALLOT_EIO, "store %s: the map keeps being resized", s->path);
+}
+
+/* ----------------------------------------------------------------- schema */
+
+/* Opens the databases, stamping a new environment or checking the version of
+ * an existing one (see "Schema versions" above). */
+static int schema_open(struct allot_store *s, struct allot_status *st)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi main_dbi;
+    MDB_stat ms;
+    MDB_val k = allot__val(meta_schema_key, sizeof meta_schema_key), v;
+    unsigned char buf[4];
+    uint32_t version;
+    int i, mrc, rc = ALLOT_EIO;
+
+    mrc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (mrc) {
+        txn = NULL;
+        rc = allot__mdb_err(NULL, mrc, st, "begin transaction");
+        goto out;
+    }
+    if ((mrc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) || (mrc = mdb_stat(txn, main_dbi, &ms))) {
+        rc = allot__mdb_err(NULL, mrc, st, "read the main database");
+        goto out;
+    }
+    mrc = mdb_dbi_open(txn, db_names[ALLOT__DB_META], 0, &s->dbi[ALLOT__DB_META]);
+    if (mrc == MDB_NOTFOUND && ms.ms_entries == 0) {
+        /* A new environment: create every database and stamp the version. */
+        for (i = 0; i < ALLOT__DB_COUNT; i++) {
+            mrc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
+            if (mrc) {
+                rc = allot__mdb_err(NULL, mrc, st, "create database");
+                goto out;
+            }
+        }
+        version = ALLOT__SCHEMA_VERSION;
+        buf[0] = (unsigned char)version;
+        buf[1] = (unsigned char)(version >> 8);
+        buf[2] = (unsigned char)(version >> 16);
+        buf[3] = (unsigned char)(version >> 24);
+        v = allot__val(buf, sizeof buf);
+        if ((mrc = mdb_put(txn, s->dbi[ALLOT__DB_META], &k, &v, 0))) {
+            rc = allot__mdb_err(NULL, mrc, st, "stamp the schema version");
+            goto out;
+        }
+    } else if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
+        rc = allot_status_set(st, ALLOT_EFORMAT,
+                              "data directory %s holds an LMDB environment that is not an allot "
+                              "store (no meta database)",
+                              s->path);
+        goto out;
+    } else if (mrc) {
+        rc = allot__mdb_err(NULL, mrc, st, "open the meta database");
+        goto out;
+    } else {
+        mrc = mdb_get(txn, s->dbi[ALLOT__DB_META], &k, &v);
+        if (mrc == MDB_NOTFOUND || (mrc == 0 && v.mv_size != 4)) {
+            rc = allot_status_set(st, ALLOT_EFORMAT,
+                                  "data directory %s has no readable schema version", s->path);
+            goto out;
+        } else if (mrc) {
+            rc = allot__mdb_err(NULL, mrc, st, "read the schema version");
+            goto out;
+        }
+        memcpy(buf, v.mv_data, 4);
+        version = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
+                  (uint32_t)buf[3] << 24;
+        if (version > ALLOT__SCHEMA_VERSION) {
+            rc = allot_status_set(st, ALLOT_EFORMAT,
+                                  "data directory %s has schema version %lu; this allotd "
+                                  "understands up to %u",
+                                  s->path, (unsigned long)version, ALLOT__SCHEMA_VERSION);
+            goto out;
+        }
+        if (version < ALLOT__SCHEMA_MIN) {
+            rc = allot_status_set(st, ALLOT_EFORMAT,
+                                  "data directory %s has schema version %lu; this allotd reads "
+                                  "versions %u to %u",
+                                  s->path, (unsigned long)version, ALLOT__SCHEMA_MIN,
+                                  ALLOT__SCHEMA_VERSION);
+            goto out;
+        }
+        /* Upgrades from older versions go here, then restamp. There are none
+         * yet: version 1 is the first. */
+        for (i = 0; i < ALLOT__DB_COUNT; i++) {
+            if (i == ALLOT__DB_META)
+                continue;
+            mrc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i]);
+            if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
+                rc = allot_status_set(st, ALLOT_ECORRUPT,
+                                      "data directory %s: database \"%s\" is missing", s->path,
+                                      db_names[i]);
+                goto out;
+            } else if (mrc) {
+                rc = allot__mdb_err(NULL, mrc, st, "open database");
+                goto out;
+            }
+        }
+    }
+    s->schema_version = version;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc) {
+        rc = allot__mdb_err(NULL, mrc, st, "commit the schema");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ------------------------------------------------------------ open, close */
+
+/* Creates the data directory (not its parents) when missing. */
+static int make_dir(const char *path, struct allot_status *st)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode))
+            return allot_status_set(st, ALLOT_EIO, "data directory %s: not a directory", path);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return allot_status_set(st, ALLOT_EIO, "data directory %s: %s", path, strerror(errno));
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return allot_status_set(st, ALLOT_EIO, "cannot create data directory %s: %s", path,
+                                strerror(errno));
+    return 0;
+}
+
+int allot_store_open(struct allot_store **out, const struct allot_store_options *opt,
+                     struct allot_status *st)
+{
+    struct allot_store *s = NULL;
+    bool gate_ok = false, mu_ok = false;
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+    long pg;
+    int mrc, rc = ALLOT_ENOMEM;
+
+    *out = NULL;
+    allot_status_clear(st);
+    if (!opt || !opt->path || !opt->path[0]) {
+        rc = allot_status_set(st, ALLOT_EINVAL, "store: no data directory given");
+        goto out;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(opt->path))) {
+        rc = allot_status_set(st, ALLOT_ENOMEM, "store: out of memory");
+        goto out;
+    }
+    allot__buf_init(&s->wbuf);
+    allot__buf_init(&s->wbuf2);
+    allot_arena_init(&s->warena);
+    pg = sysconf(_SC_PAGESIZE);
+    s->page_size = pg > 0 ? (size_t)pg : 4096;
+    s->map_size_max = opt->map_size_max ? opt->map_size_max : MAP_SIZE_MAX_DEFAULT;
+    s->map_size_max -= s->map_size_max % s->page_size;
+    if (gate_init(&s->gate) != 0) {
+        rc = allot_status_set(st, ALLOT_ENOMEM, "store: cannot create locks");
+        goto out;
+    }
+    gate_ok = true;
+    if (pthread_mutex_init(&s->write_mu, NULL) != 0) {
+        rc = allot_status_set(st, ALLOT_ENOMEM, "store: cannot create locks");
+        goto out;
+    }
+    mu_ok = true;
+
+    if ((rc = make_dir(s->path, st)))
+        goto out;
+    if ((mrc = mdb_env_create(&s->env))) {
+        s->env = NULL;
+        rc = allot__mdb_err(NULL, mrc, st, "create the LMDB environment");
+        goto out;
+    }
+    if ((mrc = mdb_env_set_maxdbs(s->env, ALLOT__MAXDBS)) ||
+        (mrc = mdb_env_set_mapsize(
+             s->env, round_up(opt->map_size ? opt->map_size : MAP_SIZE_DEFAULT, s->page_size)))) {
+        rc = allot__mdb_err(NULL, mrc, st, "configure the LMDB environment");
+        goto out;
+    }
+    if (opt->no_sync)
+        flags |= MDB_NOSYNC;
+    mrc = mdb_env_open(s->env, s->path, flags, 0600);
+    if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH) {
+        rc = allot_status_set(st, ALLOT_EFORMAT,
+                              "data directory %s does not hold an allot store: %s", s->path,
+                              mdb_strerror(mrc));
+        goto out;
+    } else if (mrc) {
+        rc = allot_status_set(st, mrc == ENOMEM ? ALLOT_ENOMEM : ALLOT_EIO,
+                              "cannot open data directory %s: %s", s->path, mdb_strerror(mrc));
+        goto out;
+    }
+    /* Adopt the size recorded in the file when it is larger than the one
+     * asked for (the map grew in an earlier run). */
+    if ((mrc = mdb_env_set_mapsize(s->env, 0))) {
+        rc = allot__mdb_err(NULL, mrc, st, "read the map size");
+        goto out;
+    }
+    s->map_size = env_map_size(s->env);
+    if (s->map_size_max < s->map_size)
+        s->map_size_max = s->map_size;
+
+    if ((rc = schema_open(s, st)))
+        goto out;
+    *out = s;
+    s = NULL;
+    rc = 0;
+out:
+    if (s) {
+        if (s->env)
+            mdb_env_close(s->env);
+        if (mu_ok)
+            pthread_mutex_destroy(&s->write_mu);
+        if (gate_ok)
+            gate_destroy(&s->gate);
+        free(s->path);
+        free(s);
+    }
+    return rc;
+}
+
+void allot_store_close(struct allot_store *s)
+{
+    if (!s)
+        return;
+    mdb_env_close(s->env);
+    pthread_mutex_destroy(&s->write_mu);
+    gate_destroy(&s->gate);
+    allot__buf_release(&s->wbuf);
+    allot__buf_release(&s->wbuf2);
+    allot_arena_release(&s->warena);
+    free(s->path);
+    free(s);
+}
+
+size_t allot_store_map_size(struct allot_store *s)
+{
+    size_t n;
+    pthread_mutex_lock(&s->gate.mu);
+    while (s->gate.resizing)
+        pthread_cond_wait(&s->gate.cv, &s->gate.mu);
+    n = s->map_size;
+    pthread_mutex_unlock(&s->gate.mu);
+    return n;
+}
+
+unsigned allot_store_schema_version(const struct allot_store *s)
+{
+    return s->schema_version;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+int allot_store_read_begin(struct allot_store *s, struct allot_txn **out)
+{
+    struct allot_txn *t;
+    int rc;
+
+    *out = NULL;
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return ALLOT_ENOMEM;
+    t->s = s;
+    if ((rc = txn_begin(s, MDB_RDONLY, &t->txn, NULL))) {
+        free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void allot_store_read_end(struct allot_txn *t)
+{
+    struct allot_store *s;
+    if (!t)
+        return;
+    s = t->s;
+    txn_close_cursors(t);
+    mdb_txn_abort(t->txn);
+    free(t);
+    gate_leave(&s->gate);
+}
+
+int allot_store_write(struct allot_store *s, int (*fn)(struct allot_txn *t, void *arg), void *arg,
+                      struct allot_status *st)
+{
+    struct allot_txn t;
+    size_t seen;
+    int rc, mrc;
+
+    pthread_mutex_lock(&s->write_mu);
+    for (;;) {
+        allot_status_clear(st);
+        memset(&t, 0, sizeof t);
+        t.s = s;
+        t.write = true;
+        if ((rc = txn_begin(s, 0, &t.txn, st)))
+            break;
+        seen = s->map_size;
+        rc = fn(&t, arg);
+        txn_close_cursors(&t);
+        if (t.map_full) {
+            mdb_txn_abort(t.txn);
+            gate_leave(&s->gate);
+            if ((rc = map_grow(s, seen, st)))
+                break;
+            continue;
+        }
+        if (rc) {
+            mdb_txn_abort(t.txn);
+            gate_leave(&s->gate);
+            if (st && st->code == 0)
+                allot_status_set(st, rc, "%s", allot_strerror(rc));
+            break;
+        }
+        mrc = mdb_txn_commit(t.txn);
+        gate_leave(&s->gate);
+        if (mrc == MDB_MAP_FULL) {
+            if ((rc = map_grow(s, seen, st)))
+                break;
+            continue;
+        }
+        rc = allot__mdb_err(NULL, mrc, st, "commit");
+        break;
+    }
+    pthread_mutex_unlock(&s->write_mu);
+    return rc;
+}
+
+int allot_store_nested(struct allot_txn *t, int (*fn)(struct allot_txn *t, void *arg), void *arg)
+{
+    struct allot_txn child;
+    int rc, mrc;
+
+    if (!t->write)
+        return ALLOT_EINVAL;
+    if (t->map_full)
+        return ALLOT_EFULL; /* the whole write is about to be rerun */
+    memset(&child, 0, sizeof child);
+    child.s = t->s;
+    child.write = true;
+    /* LMDB forbids using the parent's cursors while a child is open; they
+     * are reopened on demand afterwards. */
+    txn_close_cursors(t);
+    if ((mrc = mdb_txn_begin(t->s->env, t->txn, 0, &child.txn)))
+        return allot__mdb_err(t, mrc, NULL, "begin nested transaction");
+    rc = fn(&child, arg);
+    txn_close_cursors(&child);
+    if (child.map_full) {
+        mdb_txn_abort(child.txn);
+        t->map_full = true;
+        return ALLOT_EFULL;
+    }
+    if (rc) {
+        mdb_txn_abort(child.txn);
+        return rc;
+    }
+    return allot__mdb_err(t, mdb_txn_commit(child.txn), NULL, "commit nested transaction");
+}
