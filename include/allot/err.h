@@ -25,7 +25,8 @@
     X(ECORRUPT, -9, "store is corrupt")                                     \
     X(EUNIMPL, -10, "not implemented")                                      \
     X(EBUSY, -11, "busy")                                                   \
-    X(ECANCELLED, -12, "cancelled")
+    X(ECANCELLED, -12, "cancelled")                                         \
+    X(EDEADLINE, -13, "deadline exceeded")
 
 enum allot_err {
 #define ALLOT__ERR_ENUM(name, value, text) ALLOT_##name = value,
