@@ -1,0 +1,505 @@
+/* server.c - completion queue, per-call state machine, writer thread.
+ *
+ * Threads:
+ *   - the poller: the only thread that takes events from the completion
+ *     queue. It requests calls, decodes requests, runs handlers (reads run
+ *     here on LMDB snapshots) and frees finished calls.
+ *   - the writer: takes every call queued for writing, runs them all in one
+ *     write transaction (each in a nested transaction, so one rejected call
+ *     does not spoil the others), commits once, durably, and only then
+ *     starts each call's final batch (grpc_call_start_batch may be called
+ *     from any thread). This is group commit: one fsync for many calls.
+ *
+ * Shutdown order (clean under ASan, see platform-notes.md): stop accepting
+ * with grpc_server_shutdown_and_notify; in-flight calls finish (the writer
+ * answers what it holds) until the shutdown tag arrives or the grace period
+ * ends, then grpc_server_cancel_all_calls; destroy the server; shut the
+ * queue down and drain it; then the writer exits.
+ */
+#include "server.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "codec.h"
+#include "log.h"
+#include "status.h"
+
+/* Calls requested per method at any time. */
+#define REQUESTS_PER_METHOD 8
+
+struct server {
+    struct server_ctx ctx;
+    grpc_server *grpc;
+    grpc_completion_queue *cq;
+    pthread_t poller;
+    int grace_ms;
+
+    /* the shutdown tag: its address is unique among tags */
+    char shutdown_tag;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool shutting_down; /* no new requests are made once set */
+    bool shutdown_done; /* the shutdown tag arrived */
+
+    /* writer queue, guarded by lock */
+    pthread_t writer;
+    pthread_cond_t writer_cond;
+    struct call *wq_head, *wq_tail;
+    bool writer_stop;
+};
+
+static void call_finish(struct call *c);
+
+const struct server_ctx *call_ctx(const struct call *c)
+{
+    return &c->srv->ctx;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+enum handler_result call_fail(struct call *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    c->status.code = code;
+    va_start(ap, fmt);
+    vsnprintf(c->status.msg, sizeof c->status.msg, fmt, ap);
+    va_end(ap);
+    return HANDLER_REPLY;
+}
+
+enum handler_result call_fail_status(struct call *c, const struct allot_status *st)
+{
+    c->status = *st;
+    if (!c->status.code)
+        c->status.code = ALLOT_EIO; /* a failure without a code is ours */
+    return HANDLER_REPLY;
+}
+
+enum handler_result call_reply(struct call *c, const ProtobufCMessage *msg)
+{
+    c->reply = msg;
+    return HANDLER_REPLY;
+}
+
+void call_trailer(struct call *c, const char *key, const char *value)
+{
+    if (c->ntrailing < sizeof c->trailing / sizeof c->trailing[0]) {
+        grpc_metadata *m = &c->trailing[c->ntrailing++];
+        memset(m, 0, sizeof *m);
+        m->key = grpc_slice_from_static_string(key);
+        m->value = grpc_slice_from_static_string(value);
+    }
+}
+
+/* ------------------------------------------------------------------ calls */
+
+static struct call *call_new(struct server *s, const struct method *m)
+{
+    struct call *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->srv = s;
+    c->method = m;
+    c->state = CALL_REQUESTED;
+    grpc_metadata_array_init(&c->request_md);
+    grpc_call_details_init(&c->details);
+    allot_arena_init(&c->arena);
+    return c;
+}
+
+static void call_free(struct call *c)
+{
+    size_t i;
+    if (c->call)
+        grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->request_md);
+    grpc_call_details_destroy(&c->details);
+    if (c->request_payload)
+        grpc_byte_buffer_destroy(c->request_payload);
+    if (c->response_payload)
+        grpc_byte_buffer_destroy(c->response_payload);
+    grpc_slice_unref(c->status_details);
+    for (i = 0; i < c->ntrailing; i++) {
+        grpc_slice_unref(c->trailing[i].key);
+        grpc_slice_unref(c->trailing[i].value);
+    }
+    allot_arena_release(&c->arena);
+    free(c);
+}
+
+/* Asks grpc for the next call of method m (NULL: any unregistered method).
+ * Does nothing once shutdown has begun. */
+static void request_call(struct server *s, const struct method *m)
+{
+    struct call *c;
+    grpc_call_error e;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->shutting_down) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    pthread_mutex_unlock(&s->lock);
+    c = call_new(s, m);
+    if (!c) {
+        allot_log_error("out of memory requesting a call");
+        return;
+    }
+    if (m)
+        e = grpc_server_request_registered_call(s->grpc, m->registered, &c->call, &c->deadline,
+                                                &c->request_md, &c->request_payload, s->cq, s->cq,
+                                                c);
+    else
+        e = grpc_server_request_call(s->grpc, &c->call, &c->details, &c->request_md, s->cq, s->cq,
+                                     c);
+    if (e != GRPC_CALL_OK) {
+        /* only happens when the server is going away */
+        call_free(c);
+    }
+}
+
+/* Starts the final batch: initial metadata, the reply or an error status,
+ * and the close notification. Safe from any thread. */
+static void call_finish(struct call *c)
+{
+    grpc_op ops[4], *op = ops;
+    grpc_status_code code = GRPC_STATUS_OK;
+    grpc_call_error e;
+
+    memset(ops, 0, sizeof ops);
+    c->state = CALL_FINISHING;
+
+    if (!c->status.code && c->reply) {
+        int rc = codec_pack(c->reply, &c->response_payload);
+        if (rc)
+            call_fail(c, rc, "could not encode the reply");
+    }
+    if (c->status.code) {
+        code = status_to_grpc(c->status.code);
+        if (code == GRPC_STATUS_INTERNAL || code == GRPC_STATUS_UNKNOWN)
+            allot_log_error("%s: %s", c->method ? c->method->path : "?", c->status.msg);
+        c->status_details = grpc_slice_from_copied_string(c->status.msg);
+    }
+
+    op->op = GRPC_OP_SEND_INITIAL_METADATA;
+    op++;
+    if (code == GRPC_STATUS_OK && c->response_payload) {
+        op->op = GRPC_OP_SEND_MESSAGE;
+        op->data.send_message.send_message = c->response_payload;
+        op++;
+    }
+    op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    op->data.send_status_from_server.status = code;
+    op->data.send_status_from_server.status_details =
+        code == GRPC_STATUS_OK ? NULL : &c->status_details;
+    op->data.send_status_from_server.trailing_metadata_count = c->ntrailing;
+    op->data.send_status_from_server.trailing_metadata = c->ntrailing ? c->trailing : NULL;
+    op++;
+    op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op->data.recv_close_on_server.cancelled = &c->cancelled;
+    op++;
+
+    e = grpc_call_start_batch(c->call, ops, (size_t)(op - ops), c, NULL);
+    if (e != GRPC_CALL_OK) {
+        allot_log_error("start_batch failed (%d) on %s", (int)e,
+                        c->method ? c->method->path : "?");
+        /* the tag will never come back: free here; only the poller frees
+         * otherwise, so there is no double free */
+        call_free(c);
+    }
+}
+
+static bool deadline_passed(const struct call *c)
+{
+    return gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) < 0;
+}
+
+/* A new call arrived on the poller thread. */
+static void call_start(struct call *c)
+{
+    const struct method *m = c->method;
+    const ProtobufCMessage *req = NULL;
+    enum handler_result r;
+    int rc;
+
+    /* keep the pool full before doing any work */
+    request_call(c->srv, m);
+
+    if (!m) {
+        char *path = grpc_slice_to_c_string(c->details.method);
+        call_fail(c, ALLOT_EUNIMPL, "method %s is not served here", path);
+        gpr_free(path);
+        call_finish(c);
+        return;
+    }
+    if (m->server_streaming && !m->handler) {
+        call_fail(c, ALLOT_EUNIMPL, "%s is not implemented yet", m->path);
+        call_finish(c);
+        return;
+    }
+    rc = codec_unpack(m->request, c->request_payload, &c->arena, &req);
+    if (rc) {
+        call_fail(c, rc,
+                  rc == ALLOT_EINVAL ? "request: could not decode %s" : "request: %s (%s)",
+                  m->request->name, allot_strerror(rc));
+        call_finish(c);
+        return;
+    }
+    r = m->handler(c, req);
+    if (r == HANDLER_REPLY)
+        call_finish(c);
+}
+
+/* ---------------------------------------------------------------- writer */
+
+enum handler_result server_write(struct call *c, int (*apply)(struct allot_txn *t, struct call *c))
+{
+    struct server *s = c->srv;
+    c->write_apply = apply;
+    c->state = CALL_WRITING;
+    c->write_next = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->wq_tail)
+        s->wq_tail->write_next = c;
+    else
+        s->wq_head = c;
+    s->wq_tail = c;
+    pthread_cond_signal(&s->writer_cond);
+    pthread_mutex_unlock(&s->lock);
+    return HANDLER_WRITE;
+}
+
+struct group {
+    struct call *head;
+};
+
+static int apply_one(struct allot_txn *t, void *arg)
+{
+    struct call *c = arg;
+    int rc = c->write_apply(t, c);
+    if (rc && !c->status.code)
+        call_fail(c, rc, "%s", allot_strerror(rc));
+    return rc;
+}
+
+/* Runs inside the group transaction; rerun from scratch if the map grows. */
+static int apply_group(struct allot_txn *t, void *arg)
+{
+    struct group *g = arg;
+    struct call *c;
+    for (c = g->head; c; c = c->write_next) {
+        c->reply = NULL;
+        allot_status_clear(&c->status);
+        if (deadline_passed(c)) {
+            call_fail(c, ALLOT_EDEADLINE, "deadline passed before the write began");
+            continue;
+        }
+        /* a failed call's nested transaction is discarded; the group goes on */
+        (void)allot_store_nested(t, apply_one, c);
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    struct server *s = arg;
+    for (;;) {
+        struct group g;
+        struct allot_status st;
+        struct call *c, *next;
+        int rc;
+
+        pthread_mutex_lock(&s->lock);
+        while (!s->wq_head && !s->writer_stop)
+            pthread_cond_wait(&s->writer_cond, &s->lock);
+        g.head = s->wq_head;
+        s->wq_head = s->wq_tail = NULL;
+        pthread_mutex_unlock(&s->lock);
+        if (!g.head)
+            break; /* stop requested and nothing left */
+
+        allot_status_clear(&st);
+        rc = allot_store_write(s->ctx.store, apply_group, &g, &st);
+        for (c = g.head; c; c = next) {
+            next = c->write_next;
+            if (rc) {
+                c->reply = NULL;
+                call_fail_status(c, &st);
+            }
+            call_finish(c);
+        }
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- poller */
+
+static void *poller_main(void *arg)
+{
+    struct server *s = arg;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        struct call *c;
+
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        if (ev.tag == &s->shutdown_tag) {
+            pthread_mutex_lock(&s->lock);
+            s->shutdown_done = true;
+            pthread_cond_broadcast(&s->cond);
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
+        c = ev.tag;
+        switch (c->state) {
+        case CALL_REQUESTED:
+            if (!ev.success) {
+                call_free(c); /* a pending request cancelled by shutdown */
+                break;
+            }
+            call_start(c);
+            break;
+        case CALL_FINISHING:
+            call_free(c);
+            break;
+        case CALL_WRITING:
+            /* cannot happen: no batch is outstanding while queued */
+            allot_log_error("unexpected event for a queued call");
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+struct server *server_start(const struct server_options *opt, struct allot_status *st)
+{
+    struct server *s = calloc(1, sizeof *s);
+    grpc_server_credentials *creds;
+    grpc_arg args[3];
+    grpc_channel_args chargs;
+    unsigned i, k;
+    int port;
+
+    if (!s) {
+        allot_status_set(st, ALLOT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->ctx.store = opt->store;
+    s->grace_ms = opt->grace_ms;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->writer_cond, NULL);
+
+    memset(args, 0, sizeof args);
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = GRPC_ARG_ALLOW_REUSEPORT;
+    args[0].value.integer = 0; /* a second server must not share our port */
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[1].value.integer = opt->max_message_bytes;
+    args[2].type = GRPC_ARG_INTEGER;
+    args[2].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[2].value.integer = opt->max_message_bytes;
+    chargs.num_args = 3;
+    chargs.args = args;
+
+    s->grpc = grpc_server_create(&chargs, NULL);
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(s->grpc, s->cq, NULL);
+    for (i = 0; i < allot_nmethods; i++) {
+        allot_methods[i].registered =
+            grpc_server_register_method(s->grpc, allot_methods[i].path, NULL,
+                                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    }
+    creds = grpc_insecure_server_credentials_create();
+    port = grpc_server_add_http2_port(s->grpc, opt->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (port == 0) {
+        allot_status_set(st, ALLOT_EIO,
+                         "cannot listen on %s (address in use, or not a valid host:port)",
+                         opt->listen);
+        grpc_server_destroy(s->grpc);
+        grpc_completion_queue_shutdown(s->cq);
+        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN)
+            ;
+        grpc_completion_queue_destroy(s->cq);
+        free(s);
+        return NULL;
+    }
+    grpc_server_start(s->grpc);
+
+    for (i = 0; i < allot_nmethods; i++)
+        for (k = 0; k < REQUESTS_PER_METHOD; k++)
+            request_call(s, &allot_methods[i]);
+    for (k = 0; k < 2; k++)
+        request_call(s, NULL);
+
+    pthread_create(&s->writer, NULL, writer_main, s);
+    pthread_create(&s->poller, NULL, poller_main, s);
+    return s;
+}
+
+void server_stop(struct server *s)
+{
+    struct timespec until;
+    bool done;
+
+    pthread_mutex_lock(&s->lock);
+    s->shutting_down = true;
+    pthread_mutex_unlock(&s->lock);
+    grpc_server_shutdown_and_notify(s->grpc, s->cq, &s->shutdown_tag);
+
+    /* let in-flight calls finish, within the grace period */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += s->grace_ms / 1000;
+    until.tv_nsec += (long)(s->grace_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (!s->shutdown_done)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &until))
+            break;
+    done = s->shutdown_done;
+    pthread_mutex_unlock(&s->lock);
+    if (!done) {
+        allot_log_info("grace period over: cancelling the calls still open");
+        grpc_server_cancel_all_calls(s->grpc);
+        pthread_mutex_lock(&s->lock);
+        while (!s->shutdown_done)
+            pthread_cond_wait(&s->cond, &s->lock);
+        pthread_mutex_unlock(&s->lock);
+    }
+
+    /* every call is done, so the writer's queue is empty: stop it */
+    pthread_mutex_lock(&s->lock);
+    s->writer_stop = true;
+    pthread_cond_signal(&s->writer_cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->writer, NULL);
+
+    grpc_server_destroy(s->grpc);
+    grpc_completion_queue_shutdown(s->cq);
+    pthread_join(s->poller, NULL);
+    grpc_completion_queue_destroy(s->cq);
+
+    pthread_cond_destroy(&s->writer_cond);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

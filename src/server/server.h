@@ -1,0 +1,133 @@
+/* server.h - allotd's gRPC core plumbing, shared by the handlers.
+ *
+ * One completion queue, polled by one thread, drives every call. Each call
+ * is a struct call that is also its completion-queue tag and moves through a
+ * small state machine:
+ *
+ *   REQUESTED --new call--> (handler runs) --+--> FINISHING --done--> freed
+ *                                            |
+ *                                            +--> WRITING (queued for the
+ *                                                 writer thread, which
+ *                                                 commits and then starts
+ *                                                 the FINISHING batch)
+ *
+ * A new call for the same method is requested before the current one is
+ * handled, so a fixed pool of requests is always outstanding.
+ *
+ * Handlers see decoded protobuf-c messages and a per-call arena: everything
+ * a handler allocates for its reply comes from c->arena and is freed with
+ * the call. Handlers never touch grpc_* functions.
+ */
+#ifndef ALLOT_SERVER_H
+#define ALLOT_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "allot/arena.h"
+#include "allot/err.h"
+#include "allot/store.h"
+
+struct server;
+struct call;
+
+/* What a handler decided. */
+enum handler_result {
+    HANDLER_REPLY,   /* c->reply or c->status is set: send it now */
+    HANDLER_WRITE,   /* c was queued with server_write(): the writer replies */
+};
+
+typedef enum handler_result (*handler_fn)(struct call *c, const ProtobufCMessage *req);
+
+/* One RPC method allotd serves. */
+struct method {
+    const char *path;                           /* "/allot.v1.Allot/PutService" */
+    const ProtobufCMessageDescriptor *request;  /* decoded before the handler runs */
+    handler_fn handler;
+    bool server_streaming;                      /* WatchThresholds */
+    void *registered;                           /* grpc's handle, set at start */
+};
+
+enum call_state {
+    CALL_REQUESTED,  /* waiting for a client */
+    CALL_WRITING,    /* queued for the writer thread */
+    CALL_FINISHING,  /* final batch started */
+};
+
+struct call {
+    enum call_state state;
+    struct server *srv;
+    const struct method *method;  /* NULL for an unregistered method */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array request_md;
+    grpc_byte_buffer *request_payload;
+    grpc_call_details details;    /* unregistered calls only */
+
+    /* The reply: a message to send (status OK), or an error status. */
+    const ProtobufCMessage *reply;
+    struct allot_status status;   /* code != 0: send as an error */
+    grpc_byte_buffer *response_payload;
+    grpc_slice status_details;
+    grpc_metadata trailing[1];
+    size_t ntrailing;
+    int cancelled;                /* from RECV_CLOSE_ON_SERVER */
+
+    /* Write calls: run by the writer inside one group transaction. */
+    int (*write_apply)(struct allot_txn *t, struct call *c);
+    void *write_arg;
+    struct call *write_next;
+
+    struct allot_arena arena;     /* request, reply and scratch memory */
+};
+
+/* Server-wide state handlers may read. */
+struct server_ctx {
+    struct allot_store *store;
+};
+
+const struct server_ctx *call_ctx(const struct call *c);
+
+/* Sets c->status (a negative allot_err and a message); returns HANDLER_REPLY. */
+enum handler_result call_fail(struct call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copies st into c->status; returns HANDLER_REPLY. */
+enum handler_result call_fail_status(struct call *c, const struct allot_status *st);
+/* Sets the reply message; returns HANDLER_REPLY. */
+enum handler_result call_reply(struct call *c, const ProtobufCMessage *msg);
+/* Adds a trailing metadata entry (static key and value strings). */
+void call_trailer(struct call *c, const char *key, const char *value);
+
+/* Queues c for the writer: apply(t, c) runs inside a nested transaction of
+ * the next group commit and must set c->reply or c->status (its return value
+ * decides whether its writes are kept: 0 keeps them, non-zero discards them
+ * and leaves the other calls of the group unharmed). After the group commits
+ * durably the reply is sent; if the commit fails every call of the group
+ * gets the commit's error. Returns HANDLER_WRITE. */
+enum handler_result server_write(struct call *c, int (*apply)(struct allot_txn *t, struct call *c));
+
+/* ------------------------------------------------------------- lifecycle */
+
+struct server_options {
+    const char *listen;      /* host:port */
+    struct allot_store *store;
+    int max_message_bytes;
+    int grace_ms;            /* how long shutdown waits for in-flight calls */
+};
+
+/* Creates, binds and starts the server. Returns NULL and fills st when the
+ * address cannot be bound. */
+struct server *server_start(const struct server_options *opt, struct allot_status *st);
+/* Stops accepting, lets in-flight calls finish (up to grace_ms, then cancels
+ * them), drains the writer and the completion queue, and frees the server.
+ * The store stays open. */
+void server_stop(struct server *s);
+
+/* The method table (handlers.c). */
+extern struct method allot_methods[];
+extern const unsigned allot_nmethods;
+
+#endif
