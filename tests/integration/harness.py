@@ -1,0 +1,359 @@
+"""Harness for allot integration tests: runs the real allotd on a free
+loopback port with a temporary data directory and drives it with grpcio.
+
+Environment (set by ctest, see CMakeLists.txt here):
+  ALLOTD       path of the allotd binary
+  ALLOT_PYGEN  directory of the Python stubs generated at build time
+  ALLOT_IT_KEEP=1 keeps the temporary directories (data and server logs)
+
+Run with Debian's /usr/bin/python3 (python3-grpcio, python3-protobuf).
+"""
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import grpc  # the library; imported before the stubs dir joins sys.path
+
+RPC_TIMEOUT = 5.0        # seconds, every RPC
+START_TIMEOUT = 10.0     # seconds until the health check answers SERVING
+STOP_TIMEOUT = 10.0      # seconds from SIGTERM to exit
+
+MAX_MESSAGE = 4 * 1024 * 1024  # the server's receive limit
+
+
+def _need_env(name):
+    v = os.environ.get(name)
+    if not v:
+        raise RuntimeError(
+            "%s is not set: run the integration tests through ctest "
+            "(ctest -L integration), or export %s yourself" % (name, name))
+    return v
+
+
+PYGEN = _need_env("ALLOT_PYGEN")
+if not os.path.isfile(os.path.join(PYGEN, "allot", "v1", "allot_pb2.py")):
+    raise RuntimeError("no generated stubs in %s: build the allot_pygen target" % PYGEN)
+if PYGEN not in sys.path:
+    sys.path.insert(0, PYGEN)
+
+from allot.v1 import allot_pb2 as pb  # noqa: E402
+from allot.v1 import allot_pb2_grpc as pb_grpc  # noqa: E402
+
+
+def _load_by_path(modname, path):
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    sys.modules[modname] = mod
+    return mod
+
+
+# grpc/health/v1/health_pb2.py cannot be imported as grpc.health.v1 (the
+# grpc library owns that package name); it only imports google.protobuf, so
+# load it from its file.
+health_pb2 = _load_by_path(
+    "allot_it_health_pb2", os.path.join(PYGEN, "grpc", "health", "v1", "health_pb2.py"))
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
+
+
+def allotd_path():
+    p = _need_env("ALLOTD")
+    if not os.access(p, os.X_OK):
+        raise RuntimeError("ALLOTD=%s is not an executable file (is allotd built?)" % p)
+    return p
+
+
+def free_port():
+    """A port that was free a moment ago (bind 0, read, close)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def port_is_free(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def channel_options():
+    # No client-side size limits: the tests probe the server's own limit.
+    return [("grpc.max_send_message_length", -1),
+            ("grpc.max_receive_message_length", -1)]
+
+
+class TimeoutStub:
+    """Wraps a generated stub so that every call carries a deadline
+    (RPC_TIMEOUT unless the caller passes timeout=)."""
+
+    def __init__(self, stub):
+        self._stub = stub
+
+    def __getattr__(self, name):
+        method = getattr(self._stub, name)
+
+        def call(request, **kw):
+            kw.setdefault("timeout", RPC_TIMEOUT)
+            return method(request, **kw)
+
+        call.with_call = lambda request, **kw: method.with_call(
+            request, **dict({"timeout": RPC_TIMEOUT}, **kw))
+        call.future = lambda request, **kw: method.future(
+            request, **dict({"timeout": RPC_TIMEOUT}, **kw))
+        return call
+
+
+class StartError(AssertionError):
+    pass
+
+
+class Server:
+    """One allotd process. Start it with start(); stop it with stop()
+    (SIGTERM, asserts exit code 0) or kill() (SIGKILL)."""
+
+    def __init__(self, workdir, data_dir=None, port=None, extra_args=(), env=None,
+                 use_flags=True):
+        self.workdir = workdir
+        self.data_dir = data_dir or os.path.join(workdir, "data")
+        self.fixed_port = port
+        self.port = port
+        self.extra_args = list(extra_args)
+        self.env = env
+        self.use_flags = use_flags
+        self.proc = None
+        self.log_path = None
+        self.logs = []          # every log file this object wrote, in order
+        self.channel = None
+        self.stub = None
+        self.returncode = None
+
+    # -- addresses ---------------------------------------------------------
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    # -- lifecycle ---------------------------------------------------------
+    def _spawn(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        n = len(self.logs) + 1
+        self.log_path = os.path.join(self.workdir, "allotd-%d.log" % n)
+        self.logs.append(self.log_path)
+        argv = [allotd_path()]
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        if self.use_flags:
+            argv += ["--listen", self.address, "--data", self.data_dir]
+        else:
+            env["ALLOT_LISTEN"] = self.address
+            env["ALLOT_DATA"] = self.data_dir
+        argv += self.extra_args
+        with open(self.log_path, "ab") as log:
+            log.write(("$ %s\n" % " ".join(argv)).encode())
+            log.flush()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=env,
+                                         cwd=self.workdir)
+        self.returncode = None
+
+    def start(self, timeout=START_TIMEOUT):
+        """Starts allotd and waits until Check("") answers SERVING."""
+        attempts = 1 if self.fixed_port else 5
+        last = None
+        for _ in range(attempts):
+            if not self.fixed_port:
+                self.port = free_port()
+            self._spawn()
+            try:
+                self._wait_serving(timeout)
+            except StartError as e:
+                last = e
+                if (not self.fixed_port and self.proc.poll() is not None
+                        and not port_is_free(self.port)):
+                    continue  # somebody took the port meanwhile: another one
+                raise
+            self.channel = grpc.insecure_channel(self.address, options=channel_options())
+            self.stub = TimeoutStub(pb_grpc.AllotStub(self.channel))
+            return self
+        raise last
+
+    def _wait_serving(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                self.returncode = rc
+                raise StartError("allotd exited with %d during startup:\n%s"
+                                 % (rc, self.log_text()))
+            if time.monotonic() > deadline:
+                self.kill()
+                raise StartError("allotd did not answer SERVING within %.0f s:\n%s"
+                                 % (timeout, self.log_text()))
+            ch = grpc.insecure_channel(self.address)
+            try:
+                resp = health_check(ch, "", timeout=0.5)
+                if resp.status == SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            finally:
+                ch.close()
+            time.sleep(0.05)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def close_channel(self):
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+            self.stub = None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        """Waits for exit; returns the exit code or None on timeout."""
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, timeout=STOP_TIMEOUT, close=True):
+        """SIGTERM; returns the exit code. Raises AssertionError if allotd does
+        not exit within timeout (it is then killed) or exits nonzero."""
+        if close:
+            self.close_channel()
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.wait(timeout)
+        if rc is None:
+            self.kill()
+            raise AssertionError("allotd did not exit within %.0f s of SIGTERM:\n%s"
+                                 % (timeout, self.log_text()))
+        if rc != 0:
+            raise AssertionError("allotd exited with %d after SIGTERM (want 0):\n%s"
+                                 % (rc, self.log_text()))
+        return rc
+
+    def kill(self):
+        """SIGKILL (a crash)."""
+        self.close_channel()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc is not None:
+            self.returncode = self.proc.wait()
+        return self.returncode
+
+    def log_text(self, all_runs=False):
+        out = []
+        for p in (self.logs if all_runs else self.logs[-1:]):
+            try:
+                with open(p, "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+        return "".join(out)
+
+
+def health_check(channel, service, timeout=RPC_TIMEOUT):
+    call = channel.unary_unary(
+        HEALTH_CHECK,
+        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthCheckResponse.FromString)
+    return call(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+
+
+def raw_unary(channel, method, payload, timeout=RPC_TIMEOUT):
+    """Sends payload bytes as the request of method, no serialization."""
+    call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+    return call(payload, timeout=timeout)
+
+
+class AllotTestCase(unittest.TestCase):
+    """Base class: start_server() gives a running allotd that is stopped
+    (SIGTERM, exit code 0 asserted) after the test. When a test fails, the
+    logs of every server it started are printed to stderr."""
+
+    maxDiff = None
+
+    def run(self, result=None):
+        self._servers = []
+        self._tmpdirs = []
+        if result is None:
+            return super().run(result)
+        before = len(result.failures) + len(result.errors)
+        try:
+            return super().run(result)
+        finally:
+            failed = len(result.failures) + len(result.errors) > before
+            if failed:
+                for i, s in enumerate(self._servers):
+                    sys.stderr.write("\n----- allotd #%d (%s) logs of %s -----\n%s"
+                                     "----- end of logs -----\n"
+                                     % (i + 1, s.address if s.port else "-", self.id(),
+                                        s.log_text(all_runs=True)))
+            keep = os.environ.get("ALLOT_IT_KEEP") == "1"
+            for d in self._tmpdirs:
+                if keep:
+                    sys.stderr.write("kept %s\n" % d)
+                else:
+                    shutil.rmtree(d, ignore_errors=True)
+
+    def tmpdir(self):
+        d = tempfile.mkdtemp(prefix="allot-it-")
+        self._tmpdirs.append(d)
+        return d
+
+    def new_server(self, workdir=None, **kw):
+        """A Server object (not started) whose cleanup stops it."""
+        s = Server(workdir or self.tmpdir(), **kw)
+        self._servers.append(s)
+        self.addCleanup(self._cleanup_server, s)
+        return s
+
+    def start_server(self, **kw):
+        return self.new_server(**kw).start()
+
+    def _cleanup_server(self, s):
+        if s.running():
+            s.stop()
+        else:
+            s.close_channel()
+
+    # -- assertions --------------------------------------------------------
+    def assertRpcError(self, code, field, fn, *args, **kw):
+        """fn(*args, **kw) must fail with status code and a message that
+        contains field. Returns the error."""
+        try:
+            resp = fn(*args, **kw)
+        except grpc.RpcError as e:
+            self.assertEqual(e.code(), code,
+                             "want %s (%r), got %s: %r" % (code, field, e.code(), e.details()))
+            if field is not None:
+                self.assertIn(field, e.details() or "",
+                              "message %r does not name %r" % (e.details(), field))
+            return e
+        self.fail("want %s naming %r, got OK: %r" % (code, field, resp))
