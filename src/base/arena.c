@@ -51,6 +51,18 @@ void *allot_arena_alloc(struct allot_arena *a, size_t n)
         return NULL;
     need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     off = a->used;
+    if (a->head && need > ARENA_CHUNK_DEFAULT) {
+        /* an oversized request gets a chunk of its own behind the head, so
+         * the head's free space still serves the small requests after it */
+        struct allot__arena_chunk *c = chunk_new(need);
+        if (!c)
+            return NULL;
+        c->next = a->head->next;
+        a->head->next = c;
+        a->total += need;
+        memset(c->data, 0, n);
+        return c->data;
+    }
     if (!a->head || a->head->size - off < need) {
         struct allot__arena_chunk *c =
             chunk_new(need > ARENA_CHUNK_DEFAULT ? need : ARENA_CHUNK_DEFAULT);

@@ -46,9 +46,18 @@ static void arena_aligns_zeroes_and_grows(void **state)
         assert_int_equal(p[0], 0);
         memset(p, 0xab, (size_t)(i % 37) + 1);
     }
-    big = allot_arena_alloc(&a, 100000); /* larger than a chunk */
-    assert_non_null(big);
-    assert_int_equal(big[99999], 0);
+    {
+        struct allot__arena_chunk *head = a.head;
+        size_t used = a.used;
+        big = allot_arena_alloc(&a, 100000); /* larger than a chunk */
+        assert_non_null(big);
+        assert_int_equal(big[99999], 0);
+        /* the head chunk keeps serving small requests */
+        assert_ptr_equal(a.head, head);
+        assert_int_equal(a.used, used);
+        p = allot_arena_alloc(&a, 16);
+        assert_ptr_equal(a.head, head);
+    }
     allot_arena_reset(&a);
     assert_int_equal(a.total, 0);
     p = allot_arena_alloc(&a, 8);
