@@ -54,6 +54,15 @@ allot_date allot__key_get_date(const unsigned char *p)
     return (allot_date)(int32_t)(u ^ UINT32_C(0x80000000));
 }
 
+uint64_t allot__key_get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    int i;
+    for (i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 long allot__key_str_len(const unsigned char *p, size_t n)
 {
     const unsigned char *z = memchr(p, 0, n);
@@ -131,6 +140,12 @@ static void put_svar(struct allot__buf *b, int64_t v)
 {
     /* zigzag: 0, -1, 1, -2, ... -> 0, 1, 2, 3, ... */
     put_uvar(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static void put_blob(struct allot__buf *b, const void *p, size_t n)
+{
+    put_uvar(b, n);
+    buf_put(b, p, n);
 }
 
 static void put_str(struct allot__buf *b, const char *s)
@@ -218,7 +233,9 @@ static int get_uvar(struct rd *r, const char *field, uint64_t *out)
 static int get_svar(struct rd *r, const char *field, int64_t *out)
 {
     uint64_t u;
-    int rc = get_uvar(r, field, &u);
+    int rc;
+    *out = 0; /* see get_u8 */
+    rc = get_uvar(r, field, &u);
     if (rc)
         return rc;
     *out = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
@@ -229,7 +246,9 @@ static int get_svar(struct rd *r, const char *field, int64_t *out)
 static int get_range(struct rd *r, const char *field, int64_t lo, int64_t hi, int64_t *out)
 {
     uint64_t u;
-    int rc = get_uvar(r, field, &u);
+    int rc;
+    *out = 0; /* see get_u8 */
+    rc = get_uvar(r, field, &u);
     if (rc)
         return rc;
     if (u > (uint64_t)INT64_MAX || (int64_t)u < lo || (int64_t)u > hi)
@@ -284,6 +303,30 @@ static int get_str(struct rd *r, const char *field, size_t min, size_t max, cons
         return nomem(r);
     r->p += n;
     *out = s;
+    return 0;
+}
+
+/* A byte string of at most max bytes, copied into the arena (never NULL). */
+static int get_blob(struct rd *r, const char *field, size_t max, const uint8_t **out, size_t *len)
+{
+    uint64_t n;
+    uint8_t *c;
+    int rc;
+    *out = NULL;
+    *len = 0;
+    if ((rc = get_uvar(r, field, &n)))
+        return rc;
+    if (n > max)
+        return corrupt(r, field, "length %llu is out of range", (unsigned long long)n);
+    if (n > (uint64_t)(r->end - r->p))
+        return corrupt(r, field, "record truncated");
+    if (!(c = allot_arena_alloc(r->a, (size_t)n)))
+        return nomem(r);
+    if (n)
+        memcpy(c, r->p, (size_t)n);
+    r->p += n;
+    *out = c;
+    *len = (size_t)n;
     return 0;
 }
 
@@ -628,4 +671,238 @@ int allot__member_decode(const void *p, size_t n, const char *id, size_t id_len,
     }
     r.list = NULL;
     return get_end(&r, "member");
+}
+
+/* ------------------------------------------------------------ ledger entry */
+
+#define ENTRY_REVERSAL 0x01u
+#define ENTRY_REVERSED 0x02u
+
+int allot__entry_encode(struct allot__buf *b, const struct allot_entry *e)
+{
+    put_u8(b, ALLOT__RECORD_V1);
+    put_u8(b, (e->reversal ? ENTRY_REVERSAL : 0) | (e->reversed ? ENTRY_REVERSED : 0));
+    put_u8(b, (unsigned)e->draw.pool.kind);
+    put_str(b, e->draw.pool.id);
+    put_str(b, e->draw.rule_key);
+    put_str(b, e->draw.pool.kind == ALLOT_POOL_MEMBER ? "" : e->draw.member_id);
+    put_svar(b, e->draw.date);
+    put_svar(b, e->draw.amount);
+    put_u8(b, (unsigned)e->source);
+    if (e->reversal)
+        put_uvar(b, e->reverses);
+    if (e->reversed)
+        put_uvar(b, e->reversed_by);
+    put_str(b, e->invoice_id);
+    put_str(b, e->line_id);
+    put_str(b, e->usage_id);
+    return b->err;
+}
+
+int allot__entry_decode(const void *p, size_t n, uint64_t seq, struct allot_arena *a,
+                        struct allot_entry *out, struct allot_status *st)
+{
+    struct rd r;
+    unsigned flags, kind, source;
+    uint64_t u;
+    int64_t amount;
+    int rc;
+
+    rd_init(&r, p, n, a, st);
+    memset(out, 0, sizeof *out);
+    out->seq = seq;
+    if (seq == 0)
+        return corrupt(&r, "entry", "sequence number 0");
+    if ((rc = get_format(&r, "entry")) || (rc = get_u8(&r, "entry.flags", &flags)) ||
+        (rc = get_u8(&r, "entry.pool.kind", &kind)))
+        return rc;
+    if (flags & ~(ENTRY_REVERSAL | ENTRY_REVERSED))
+        return corrupt(&r, "entry.flags", "unknown bits 0x%02x", flags);
+    if (flags == (ENTRY_REVERSAL | ENTRY_REVERSED))
+        return corrupt(&r, "entry.flags", "a reversal cannot be reversed");
+    if (kind != ALLOT_POOL_MEMBER && kind != ALLOT_POOL_HOUSEHOLD)
+        return corrupt(&r, "entry.pool.kind", "%u is out of range", kind);
+    out->reversal = (flags & ENTRY_REVERSAL) != 0;
+    out->reversed = (flags & ENTRY_REVERSED) != 0;
+    out->draw.pool.kind = (enum allot_pool_kind)kind;
+    if ((rc = get_str(&r, "entry.pool.id", 1, ALLOT_ID_MAX, &out->draw.pool.id)) ||
+        (rc = get_str(&r, "entry.rule_key", 1, ALLOT_ID_MAX, &out->draw.rule_key)))
+        return rc;
+    if (kind == ALLOT_POOL_MEMBER) {
+        if ((rc = get_str(&r, "entry.member_id", 0, 0, &out->draw.member_id)))
+            return rc;
+        out->draw.member_id = out->draw.pool.id;
+    } else if ((rc = get_str(&r, "entry.member_id", 1, ALLOT_ID_MAX, &out->draw.member_id))) {
+        return rc;
+    }
+    if ((rc = get_date(&r, "entry.date", 0, &out->draw.date)) ||
+        (rc = get_svar(&r, "entry.amount", &amount)))
+        return rc;
+    if (out->reversal ? amount < -ALLOT_DRAW_AMOUNT_MAX || amount > -1
+                      : amount < 1 || amount > ALLOT_DRAW_AMOUNT_MAX)
+        return corrupt(&r, "entry.amount", "%lld is out of range", (long long)amount);
+    out->draw.amount = amount;
+    if ((rc = get_u8(&r, "entry.source", &source)))
+        return rc;
+    if (source < ALLOT_SOURCE_INVOICE || source > ALLOT_SOURCE_ADJUSTMENT)
+        return corrupt(&r, "entry.source", "%u is out of range", source);
+    out->source = (enum allot_source_kind)source;
+    if (out->reversal) {
+        if ((rc = get_uvar(&r, "entry.reverses", &u)))
+            return rc;
+        if (u == 0 || u >= seq)
+            return corrupt(&r, "entry.reverses", "%llu is not an earlier entry",
+                           (unsigned long long)u);
+        out->reverses = u;
+    }
+    if (out->reversed) {
+        if ((rc = get_uvar(&r, "entry.reversed_by", &u)))
+            return rc;
+        if (u <= seq)
+            return corrupt(&r, "entry.reversed_by", "%llu is not a later entry",
+                           (unsigned long long)u);
+        out->reversed_by = u;
+    }
+    if ((rc = get_str(&r, "entry.invoice_id", 0, ALLOT_ID_MAX, &out->invoice_id)) ||
+        (rc = get_str(&r, "entry.line_id", 0, ALLOT_ID_MAX, &out->line_id)) ||
+        (rc = get_str(&r, "entry.usage_id", 0, ALLOT_ID_MAX, &out->usage_id)))
+        return rc;
+    return get_end(&r, "entry");
+}
+
+/* ---------------------------------------------------------------- invoice */
+
+#define LINE_VOIDED 0x01u
+
+int allot__invoice_encode(struct allot__buf *b, const struct allot_invoice_rec *rec)
+{
+    uint32_t i, j;
+    put_u8(b, ALLOT__RECORD_V1);
+    put_str(b, rec->member_id);
+    put_blob(b, rec->request, rec->request_len);
+    put_blob(b, rec->answer, rec->answer_len);
+    /* Counts beyond the limits are written as they are: the decode check
+     * refuses them. */
+    put_uvar(b, rec->nlines);
+    for (i = 0; i < rec->nlines; i++) {
+        const struct allot_invoice_line_rec *l = &rec->lines[i];
+        put_str(b, l->line_id);
+        put_u8(b, l->voided ? LINE_VOIDED : 0);
+        put_uvar(b, l->nentries);
+        for (j = 0; j < l->nentries; j++)
+            put_uvar(b, l->entries[j]);
+    }
+    return b->err;
+}
+
+int allot__invoice_decode(const void *p, size_t n, const char *id, size_t id_len,
+                          struct allot_arena *a, struct allot_invoice_rec *out,
+                          struct allot_status *st)
+{
+    struct rd r;
+    uint32_t j;
+    int rc;
+
+    rd_init(&r, p, n, a, st);
+    memset(out, 0, sizeof *out);
+    if ((rc = get_format(&r, "invoice")) || (rc = key_copy(&r, id, id_len, &out->invoice_id)) ||
+        (rc = get_str(&r, "invoice.member_id", 1, ALLOT_ID_MAX, &out->member_id)) ||
+        (rc = get_blob(&r, "invoice.request", ALLOT_RECORD_BYTES_MAX, &out->request,
+                       &out->request_len)) ||
+        (rc = get_blob(&r, "invoice.answer", ALLOT_RECORD_BYTES_MAX, &out->answer,
+                       &out->answer_len)) ||
+        (rc = get_count(&r, "invoice.lines", ALLOT_INVOICE_LINES_MAX, &out->nlines)))
+        return rc;
+    out->lines = allot_arena_alloc(a, (out->nlines ? out->nlines : 1) * sizeof *out->lines);
+    if (!out->lines)
+        return nomem(&r);
+    r.list = "invoice.lines";
+    for (r.idx = 0; r.idx < out->nlines; r.idx++) {
+        struct allot_invoice_line_rec *l = &out->lines[r.idx];
+        unsigned flags;
+        if ((rc = get_str(&r, "line_id", 1, ALLOT_ID_MAX, &l->line_id)) ||
+            (rc = get_u8(&r, "flags", &flags)))
+            return rc;
+        if (flags & ~LINE_VOIDED)
+            return corrupt(&r, "flags", "unknown bits 0x%02x", flags);
+        l->voided = (flags & LINE_VOIDED) != 0;
+        if ((rc = get_count(&r, "entries", ALLOT_LINE_ENTRIES_MAX, &l->nentries)))
+            return rc;
+        l->entries = allot_arena_alloc(a, (l->nentries ? l->nentries : 1) * sizeof *l->entries);
+        if (!l->entries)
+            return nomem(&r);
+        for (j = 0; j < l->nentries; j++) {
+            if ((rc = get_uvar(&r, "entries", &l->entries[j])))
+                return rc;
+            if (l->entries[j] == 0)
+                return corrupt(&r, "entries", "entry 0");
+        }
+    }
+    r.list = NULL;
+    return get_end(&r, "invoice");
+}
+
+/* ----------------------------------------------------------- usage record */
+
+#define USAGE_VOIDED 0x01u
+
+int allot__usage_encode(struct allot__buf *b, const struct allot_usage_rec *rec)
+{
+    put_u8(b, ALLOT__RECORD_V1);
+    put_str(b, rec->member_id);
+    put_blob(b, rec->request, rec->request_len);
+    put_blob(b, rec->answer, rec->answer_len);
+    put_uvar(b, rec->entry);
+    put_u8(b, rec->voided ? USAGE_VOIDED : 0);
+    return b->err;
+}
+
+int allot__usage_decode(const void *p, size_t n, const char *id, size_t id_len,
+                        struct allot_arena *a, struct allot_usage_rec *out, struct allot_status *st)
+{
+    struct rd r;
+    unsigned flags;
+    int rc;
+
+    rd_init(&r, p, n, a, st);
+    memset(out, 0, sizeof *out);
+    if ((rc = get_format(&r, "usage")) || (rc = key_copy(&r, id, id_len, &out->usage_id)) ||
+        (rc = get_str(&r, "usage.member_id", 1, ALLOT_ID_MAX, &out->member_id)) ||
+        (rc = get_blob(&r, "usage.request", ALLOT_RECORD_BYTES_MAX, &out->request,
+                       &out->request_len)) ||
+        (rc = get_blob(&r, "usage.answer", ALLOT_RECORD_BYTES_MAX, &out->answer,
+                       &out->answer_len)) ||
+        (rc = get_uvar(&r, "usage.entry", &out->entry)) || (rc = get_u8(&r, "usage.flags", &flags)))
+        return rc;
+    if (flags & ~USAGE_VOIDED)
+        return corrupt(&r, "usage.flags", "unknown bits 0x%02x", flags);
+    out->voided = (flags & USAGE_VOIDED) != 0;
+    return get_end(&r, "usage");
+}
+
+/* ------------------------------------------------------------------ event */
+
+int allot__event_encode(struct allot__buf *b, const uint8_t *bytes, size_t n)
+{
+    put_u8(b, ALLOT__RECORD_V1);
+    buf_put(b, bytes, n);
+    return b->err;
+}
+
+int allot__event_decode(const void *p, size_t n, const uint8_t **bytes, size_t *len,
+                        struct allot_status *st)
+{
+    struct rd r;
+    int rc;
+
+    rd_init(&r, p, n, NULL, st);
+    *bytes = NULL;
+    *len = 0;
+    if ((rc = get_format(&r, "event")))
+        return rc;
+    if ((size_t)(r.end - r.p) > ALLOT_RECORD_BYTES_MAX)
+        return corrupt(&r, "event", "%zu bytes is too long", (size_t)(r.end - r.p));
+    *bytes = r.p;
+    *len = (size_t)(r.end - r.p);
+    return 0;
 }

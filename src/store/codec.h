@@ -23,13 +23,14 @@
 
 #include "allot/arena.h"
 #include "allot/err.h"
+#include "allot/ledger.h"
 #include "allot/model.h"
 
 /* The record-format byte every record of schema version 1 starts with. */
 #define ALLOT__RECORD_V1 0x01
 
-/* Longest key the store builds (LMDB's own limit is 511). The longest key of
- * the planned ledger is 1 + 3 * (ALLOT_ID_MAX + 1) + 4 + 8 = 208 bytes. */
+/* Longest key the store builds (LMDB's own limit is 511). The longest are
+ * those of usage_days, 1 + 3 * (ALLOT_ID_MAX + 1) + 4 = 200 bytes. */
 #define ALLOT__KEY_MAX 256
 
 /* ------------------------------------------------------------------ keys */
@@ -53,6 +54,9 @@ void allot__key_date(struct allot__key *k, allot_date d);
 void allot__key_u64(struct allot__key *k, uint64_t v);
 /* The date stored by allot__key_date at p (4 bytes). */
 allot_date allot__key_get_date(const unsigned char *p);
+
+/* The value stored by allot__key_u64 at p (8 bytes). */
+uint64_t allot__key_get_u64(const unsigned char *p);
 
 /* The length of the leading string component of the n-byte key at p (the
  * bytes before its 0 terminator), or -1 when the key holds no 0 byte. */
@@ -101,5 +105,46 @@ int allot__plan_version_decode(const void *p, size_t n, allot_date effective_fro
 int allot__member_encode(struct allot__buf *b, const struct allot_member *m);
 int allot__member_decode(const void *p, size_t n, const char *id, size_t id_len,
                          struct allot_arena *a, struct allot_member *out, struct allot_status *st);
+
+/* The ledger's records (schema version 2). Entries take their seq from the
+ * key; invoices and usage records their id. A MEMBER pool's entry stores no
+ * member id (it is the pool id). */
+int allot__entry_encode(struct allot__buf *b, const struct allot_entry *e);
+int allot__entry_decode(const void *p, size_t n, uint64_t seq, struct allot_arena *a,
+                        struct allot_entry *out, struct allot_status *st);
+
+int allot__invoice_encode(struct allot__buf *b, const struct allot_invoice_rec *r);
+int allot__invoice_decode(const void *p, size_t n, const char *id, size_t id_len,
+                          struct allot_arena *a, struct allot_invoice_rec *out,
+                          struct allot_status *st);
+
+int allot__usage_encode(struct allot__buf *b, const struct allot_usage_rec *r);
+int allot__usage_decode(const void *p, size_t n, const char *id, size_t id_len,
+                        struct allot_arena *a, struct allot_usage_rec *out,
+                        struct allot_status *st);
+
+/* An event record is the format byte and the caller's bytes. decode points
+ * *bytes into p (nothing is copied). */
+int allot__event_encode(struct allot__buf *b, const uint8_t *bytes, size_t n);
+int allot__event_decode(const void *p, size_t n, const uint8_t **bytes, size_t *len,
+                        struct allot_status *st);
+
+/* Day totals (usage_days values): int64 little-endian, 8 bytes. */
+static inline void allot__i64_put(unsigned char b[8], int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    int i;
+    for (i = 0; i < 8; i++)
+        b[i] = (unsigned char)(u >> (8 * i));
+}
+
+static inline int64_t allot__i64_get(const unsigned char *p)
+{
+    uint64_t u = 0;
+    int i;
+    for (i = 7; i >= 0; i--)
+        u = u << 8 | p[i];
+    return (int64_t)u;
+}
 
 #endif

@@ -1,10 +1,12 @@
 /* store.c - the LMDB environment: open, schema version, transactions, map
  * growth. The other files of src/store read and write the databases
  * described here: codec.c (keys and records), catalog.c (services),
- * plans.c, members.c.
+ * plans.c, members.c, and for the usage ledger ledger.c (entries, day
+ * totals, history), invoices.c (invoices, usage records), events.c
+ * (threshold events) and verify.c (allot_ledger_verify).
  *
  * ===================================================================
- * THE ON-DISK FORMAT (schema version 1)
+ * THE ON-DISK FORMAT (schema version 2)
  * ===================================================================
  *
  * 1. Files
@@ -37,7 +39,7 @@
  * 3. Records
  * ----------
  * A value ("record") starts with a record-format byte, 0x01 for every record
- * of schema version 1, followed by its fields in a fixed order:
+ * of schema versions 1 and 2, followed by its fields in a fixed order:
  *
  *   u8       one byte
  *   uvar     unsigned LEB128 varint, 1-10 bytes, low 7 bits first
@@ -111,40 +113,98 @@
  *     may be open (end ALLOT_DATE_NONE);
  *   - keys hold no empty ids.
  *
- * 5. Databases a later schema version adds
- * ----------------------------------------
- * Reserved names, and the key layouts they are meant to use, so that the
- * conventions above already fit them (ALLOT__MAXDBS leaves room for more):
+ * 5. Databases of schema version 2: the ledger
+ * ---------------------------------------------
+ * Version 2 adds the usage ledger (ledger.c, invoices.c, events.c; checked
+ * by verify.c). Besides the formats of section 3 it uses
  *
- *   ledger      one row per usage entry:
- *               key  u8 pool kind | pool id 00 | rule key 00 | member id 00
- *                    | date (service date) | seq (entry number)
- *               val  01 | u8 source (line, prior usage, adjustment, void)
- *                    | svar quantity | svar amount | str invoice id
- *                    | str line id | str usage id | u8 flags (voided) ...
- *               A member's own entries for a pool and rule in a period are
- *               the range [prefix | date from, prefix | date to). Voids are
- *               entries of their own that point at what they cancel.
- *   usage_days  per (pool, rule key, member, day) totals:
+ *   blob     uvar byte count, then the bytes (opaque to the store, at most
+ *            ALLOT_RECORD_BYTES_MAX)
+ *   i64le    8 bytes, little-endian two's complement
+ *
+ *   ledger      one row per entry, keyed by its number alone:
+ *               key  seq
+ *               val  01 | u8 flags (0x01 reversal, 0x02 reversed)
+ *                    | u8 pool kind | str pool id | str rule key
+ *                    | str member id ("" for a MEMBER pool: the pool id)
+ *                    | svar date | svar amount | u8 source
+ *                    | [uvar reverses]      reversal
+ *                    | [uvar reversed_by]   reversed
+ *                    | str invoice id | str line id | str usage id
+ *   history     the member's live entries, for the allotments view:
+ *               key  member id 00 | rule key 00 | date | seq
+ *               val  (empty)
+ *   usage_days  day totals, for the engine's usage queries:
  *               key  u8 pool kind | pool id 00 | rule key 00
- *                    | (member id or "") 00 | date day
- *               val  i64 little-endian total (units or cents), updated in
- *                    place; a row whose total returns to 0 is deleted.
- *               member "" holds the whole pool's total; a household pool also
- *               gets one row per member, for per-member caps. The engine's
- *               sum and each_day over [from, to) are then one cursor range
- *               scan each: SET_RANGE to prefix | date from, NEXT while below
- *               prefix | date to. If scans over long periods (LIFETIME) grow
- *               slow, a "usage_months" rollup with the same key shape (date =
- *               first of the month) can sit beside it.
+ *                    | (member id or "") 00 | date
+ *               val  i64le total (units or cents), always > 0
  *   invoices    key  invoice id 00
- *               val  the content digest of the request, the stored answer
- *                    and the keys of the ledger entries it wrote (for voids)
+ *               val  01 | str member id | blob request | blob answer
+ *                    | uvar nlines | line * nlines
+ *               line = str line id | u8 flags (0x01 voided)
+ *                    | uvar nentries | uvar seq * nentries
  *   usage       key  usage id 00
- *               val  a prior-usage record and the key of its ledger entry
- *   events      key  seq                val  a threshold event
- *   meta        gains "entry_seq" 00 and "event_seq" 00 (u64 little-endian
- *               next sequence numbers).
+ *               val  01 | str member id | blob request | blob answer
+ *                    | uvar entry seq (0: none) | u8 flags (0x01 voided)
+ *   events      key  seq
+ *               val  01 | the event's bytes (to the end of the value)
+ *   meta        gains "entry_seq" 00 and "event_seq" 00: u64 little-endian,
+ *               the next number to hand out (both start at 1).
+ *
+ * Why the ledger looks like this. Three questions are asked of it: the
+ * engine's "how much did pool p use under rule key r in [from, to)" on every
+ * priced line (microseconds matter), the view's "which entries of member m
+ * under r lie in [from, to)", and a void's "take back entry n". Each has its
+ * own key order: usage_days answers the first with one MDB_SET_RANGE to
+ * prefix | date from and a step per day that has use, stopping at prefix |
+ * date to, however long the pool's history (a LIFETIME sum scans the days
+ * with use, not the days of the period); history answers the second the
+ * same way; and keying entries by seq answers the third with one lookup.
+ * That also makes the ledger a plain append log (MDB_APPEND) in commit
+ * order, which verify reads front to back. (The layout reserved before
+ * version 2 put pool | rule | member | date | seq in the entry's key: that
+ * answers the second question for one pool without an index, but the third
+ * only with an index from seq; as many indexes, a less useful main order.)
+ * Member "" is the pool's total and sorts before every member, so the
+ * pool's rows of a rule are contiguous; a household pool also keeps one row
+ * per member (per-member caps); a MEMBER pool keeps only the pool's row,
+ * its one member being the pool.
+ * Totals are fixed-width because they are rewritten in place (MDB_CURRENT)
+ * on every append and reversal. Should LIFETIME scans over years of daily
+ * use ever show up in profiles, a usage_months rollup of the same key shape
+ * (date = the month's first day) can sit beside usage_days.
+ *
+ * An entry is never deleted. A void appends a reversal (amount negated, the
+ * rest copied, "reverses" naming the original) and marks the original
+ * reversed ("reversed_by"), which is the only change an entry ever sees;
+ * the original's amount comes out of the day totals, a row that returns to
+ * 0 is deleted, and the original leaves the history index.
+ *
+ * Invoices and usage records hold what answers a retry byte for byte (the
+ * canonical request, compared by the caller, and the stored answer), and
+ * the entries each line (record) wrote, which is what a void reverses.
+ * Records of a few hundred KiB are fine: LMDB keeps them on overflow pages.
+ *
+ * Events are numbered from a counter, not from the last key, so that a
+ * number once committed is never reused even if old events are deleted: a
+ * client resuming a stream at n must not be shown a different event under a
+ * number it has seen. A number taken in an aborted (nested) transaction may
+ * be taken again, since nothing that committed used it.
+ *
+ * Invariants (allot_ledger_verify checks every one):
+ *   - entry numbers are below entry_seq; event numbers are 1..event_seq-1;
+ *   - a live entry has amount 1..ALLOT_DRAW_AMOUNT_MAX; a reversal r of
+ *     entry o (o < r) has the same draw with the amount negated, o is marked
+ *     reversed_by r, and a reversal is never reversed;
+ *   - each usage_days row equals the sum of the amounts of all entries
+ *     (reversals included) with its pool, rule key, day and, unless "", its
+ *     member; that sum is > 0, and no row exists where it would be 0;
+ *   - history holds exactly the live entries (neither reversed nor
+ *     reversals), keyed by their own member, rule key, date and seq;
+ *   - every entry an invoice line or usage record names exists, is no
+ *     reversal, carries that invoice and line id (or usage id), and is
+ *     reversed exactly when its line or record is voided; line ids are
+ *     unique within an invoice.
  *
  * 6. Schema versions
  * ------------------
@@ -157,6 +217,17 @@
  * is not LMDB at all is refused with ALLOT_EFORMAT and a message naming the
  * directory (and both versions). A new version is needed whenever a record
  * format, a key layout or an invariant changes, or databases are added.
+ *
+ *   1 -> 2   creates ledger, history, usage_days, invoices, usage and events
+ *            (db_since below says which version brought each database) and
+ *            sets the two counters of section 5, each to one past the last
+ *            key of its database when it is not there yet, so an upgrade
+ *            that is run again (a store stamped 1 by hand) keeps numbering
+ *            where it was. A version 1 store has no usage, so there is
+ *            nothing to index.
+ *
+ * The databases a version has must exist when a store of that version is
+ * opened (ALLOT_ECORRUPT otherwise); only those added after it are created.
  *
  * ===================================================================
  * DURABILITY, CONCURRENCY, GROWING THE MAP
@@ -208,7 +279,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define ALLOT__SCHEMA_VERSION 1u /* written to new stores */
+#define ALLOT__SCHEMA_VERSION 2u /* written to new stores */
 #define ALLOT__SCHEMA_MIN 1u     /* oldest version this build reads */
 
 #define MAP_SIZE_DEFAULT ((size_t)64 << 20)
@@ -223,6 +294,20 @@ static const char *const db_names[ALLOT__DB_COUNT] = {
     [ALLOT__DB_SERVICES] = "services",
     [ALLOT__DB_PLANS] = "plans",
     [ALLOT__DB_MEMBERS] = "members",
+    [ALLOT__DB_LEDGER] = "ledger",
+    [ALLOT__DB_HISTORY] = "history",
+    [ALLOT__DB_USAGE_DAYS] = "usage_days",
+    [ALLOT__DB_INVOICES] = "invoices",
+    [ALLOT__DB_USAGE] = "usage",
+    [ALLOT__DB_EVENTS] = "events",
+};
+
+/* The schema version that added each database. */
+static const unsigned db_since[ALLOT__DB_COUNT] = {
+    [ALLOT__DB_META] = 1,       [ALLOT__DB_SERVICES] = 1, [ALLOT__DB_PLANS] = 1,
+    [ALLOT__DB_MEMBERS] = 1,    [ALLOT__DB_LEDGER] = 2,   [ALLOT__DB_HISTORY] = 2,
+    [ALLOT__DB_USAGE_DAYS] = 2, [ALLOT__DB_INVOICES] = 2, [ALLOT__DB_USAGE] = 2,
+    [ALLOT__DB_EVENTS] = 2,
 };
 
 static const char meta_schema_key[] = "schema_version"; /* stored with its NUL */
@@ -503,8 +588,75 @@ static int txn_begin(struct allot_store *s, unsigned flags, MDB_txn **out, struc
 
 /* ----------------------------------------------------------------- schema */
 
+static void u32_le(unsigned char *b, uint32_t v)
+{
+    b[0] = (unsigned char)v;
+    b[1] = (unsigned char)(v >> 8);
+    b[2] = (unsigned char)(v >> 16);
+    b[3] = (unsigned char)(v >> 24);
+}
+
+static int stamp_version(struct allot_store *s, MDB_txn *txn, struct allot_status *st)
+{
+    MDB_val k = allot__val(meta_schema_key, sizeof meta_schema_key), v;
+    unsigned char buf[4];
+    int mrc;
+
+    u32_le(buf, ALLOT__SCHEMA_VERSION);
+    v = allot__val(buf, sizeof buf);
+    if ((mrc = mdb_put(txn, s->dbi[ALLOT__DB_META], &k, &v, 0)))
+        return allot__mdb_err(NULL, mrc, st, "stamp the schema version");
+    return 0;
+}
+
+/* Sets META counter name to one past the last key of database db (an 8-byte
+ * big-endian seq), unless the counter exists. */
+static int seq_counter_init(struct allot_store *s, MDB_txn *txn, const char *name,
+                            enum allot__db db, struct allot_status *st)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k = allot__val(name, strlen(name) + 1), v;
+    unsigned char buf[8];
+    uint64_t next = 1;
+    int i, mrc;
+
+    mrc = mdb_get(txn, s->dbi[ALLOT__DB_META], &k, &v);
+    if (mrc != MDB_NOTFOUND)
+        return allot__mdb_err(NULL, mrc, st, "read a sequence counter");
+    if ((mrc = mdb_cursor_open(txn, s->dbi[db], &c)))
+        return allot__mdb_err(NULL, mrc, st, "open a cursor");
+    mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    if (mrc == 0 && k.mv_size == 8) {
+        next = 0;
+        for (i = 0; i < 8; i++)
+            next = next << 8 | ((const unsigned char *)k.mv_data)[i];
+        next++;
+    }
+    mdb_cursor_close(c);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return allot__mdb_err(NULL, mrc, st, "read the last sequence number");
+    for (i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(next >> (8 * i));
+    k = allot__val(name, strlen(name) + 1);
+    v = allot__val(buf, sizeof buf);
+    if ((mrc = mdb_put(txn, s->dbi[ALLOT__DB_META], &k, &v, 0)))
+        return allot__mdb_err(NULL, mrc, st, "write a sequence counter");
+    return 0;
+}
+
+/* What version 2 adds to a store of version 1 (or to a new one): the
+ * sequence counters. Its databases were created by the caller. */
+static int upgrade_to_2(struct allot_store *s, MDB_txn *txn, struct allot_status *st)
+{
+    int rc;
+    if ((rc = seq_counter_init(s, txn, ALLOT__META_ENTRY_SEQ, ALLOT__DB_LEDGER, st)) ||
+        (rc = seq_counter_init(s, txn, ALLOT__META_EVENT_SEQ, ALLOT__DB_EVENTS, st)))
+        return rc;
+    return 0;
+}
+
 /* Opens the databases, stamping a new environment or checking the version of
- * an existing one (see "Schema versions" above). */
+ * an existing one and upgrading it (see "Schema versions" above). */
 static int schema_open(struct allot_store *s, struct allot_status *st)
 {
     MDB_txn *txn = NULL;
@@ -512,7 +664,7 @@ static int schema_open(struct allot_store *s, struct allot_status *st)
     MDB_stat ms;
     MDB_val k = allot__val(meta_schema_key, sizeof meta_schema_key), v;
     unsigned char buf[4];
-    uint32_t version;
+    uint32_t version, found;
     int i, mrc, rc = ALLOT_EIO;
 
     mrc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -535,16 +687,9 @@ static int schema_open(struct allot_store *s, struct allot_status *st)
                 goto out;
             }
         }
-        version = ALLOT__SCHEMA_VERSION;
-        buf[0] = (unsigned char)version;
-        buf[1] = (unsigned char)(version >> 8);
-        buf[2] = (unsigned char)(version >> 16);
-        buf[3] = (unsigned char)(version >> 24);
-        v = allot__val(buf, sizeof buf);
-        if ((mrc = mdb_put(txn, s->dbi[ALLOT__DB_META], &k, &v, 0))) {
-            rc = allot__mdb_err(NULL, mrc, st, "stamp the schema version");
+        if ((rc = upgrade_to_2(s, txn, st)) || (rc = stamp_version(s, txn, st)))
             goto out;
-        }
+        version = ALLOT__SCHEMA_VERSION;
     } else if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
         rc = allot_status_set(st, ALLOT_EFORMAT,
                               "data directory %s holds an LMDB environment that is not an allot "
@@ -565,29 +710,29 @@ static int schema_open(struct allot_store *s, struct allot_status *st)
             goto out;
         }
         memcpy(buf, v.mv_data, 4);
-        version = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
-                  (uint32_t)buf[3] << 24;
-        if (version > ALLOT__SCHEMA_VERSION) {
+        found = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
+                (uint32_t)buf[3] << 24;
+        if (found > ALLOT__SCHEMA_VERSION) {
             rc = allot_status_set(st, ALLOT_EFORMAT,
                                   "data directory %s has schema version %lu; this allotd "
                                   "understands up to %u",
-                                  s->path, (unsigned long)version, ALLOT__SCHEMA_VERSION);
+                                  s->path, (unsigned long)found, ALLOT__SCHEMA_VERSION);
             goto out;
         }
-        if (version < ALLOT__SCHEMA_MIN) {
+        if (found < ALLOT__SCHEMA_MIN) {
             rc = allot_status_set(st, ALLOT_EFORMAT,
                                   "data directory %s has schema version %lu; this allotd reads "
                                   "versions %u to %u",
-                                  s->path, (unsigned long)version, ALLOT__SCHEMA_MIN,
+                                  s->path, (unsigned long)found, ALLOT__SCHEMA_MIN,
                                   ALLOT__SCHEMA_VERSION);
             goto out;
         }
-        /* Upgrades from older versions go here, then restamp. There are none
-         * yet: version 1 is the first. */
+        /* The databases the found version has must be there; those added
+         * since are created now, in this transaction. */
         for (i = 0; i < ALLOT__DB_COUNT; i++) {
             if (i == ALLOT__DB_META)
                 continue;
-            mrc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i]);
+            mrc = mdb_dbi_open(txn, db_names[i], db_since[i] > found ? MDB_CREATE : 0, &s->dbi[i]);
             if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
                 rc = allot_status_set(st, ALLOT_ECORRUPT,
                                       "data directory %s: database \"%s\" is missing", s->path,
@@ -598,6 +743,12 @@ static int schema_open(struct allot_store *s, struct allot_status *st)
                 goto out;
             }
         }
+        /* Upgrades, oldest first, then the new stamp. */
+        if (found < 2 && (rc = upgrade_to_2(s, txn, st)))
+            goto out;
+        if (found < ALLOT__SCHEMA_VERSION && (rc = stamp_version(s, txn, st)))
+            goto out;
+        version = ALLOT__SCHEMA_VERSION;
     }
     s->schema_version = version;
     mrc = mdb_txn_commit(txn);
@@ -611,6 +762,43 @@ out:
     if (txn)
         mdb_txn_abort(txn);
     return rc;
+}
+
+/* ------------------------------------------------------- sequence counters */
+
+int allot__meta_seq_get(struct allot_txn *t, const char *name, uint64_t *next)
+{
+    MDB_val k = allot__val(name, strlen(name) + 1), v;
+    const unsigned char *p;
+    uint64_t n = 0;
+    int i, mrc;
+
+    *next = 0;
+    mrc = mdb_get(t->txn, t->s->dbi[ALLOT__DB_META], &k, &v);
+    if (mrc == MDB_NOTFOUND || (mrc == 0 && v.mv_size != 8))
+        return ALLOT_ECORRUPT;
+    if (mrc)
+        return allot__mdb_err(t, mrc, NULL, "read a sequence counter");
+    p = v.mv_data;
+    for (i = 7; i >= 0; i--)
+        n = n << 8 | p[i];
+    if (n == 0)
+        return ALLOT_ECORRUPT;
+    *next = n;
+    return 0;
+}
+
+int allot__meta_seq_put(struct allot_txn *t, const char *name, uint64_t next)
+{
+    MDB_val k = allot__val(name, strlen(name) + 1), v;
+    unsigned char buf[8];
+    int i;
+
+    for (i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(next >> (8 * i));
+    v = allot__val(buf, sizeof buf);
+    return allot__mdb_err(t, mdb_put(t->txn, t->s->dbi[ALLOT__DB_META], &k, &v, 0), NULL,
+                          "write a sequence counter");
 }
 
 /* ------------------------------------------------------------ open, close */

@@ -14,14 +14,27 @@
 #include "allot/store.h"
 #include "codec.h"
 
-/* The databases of schema version 1, in the order they are opened. */
+/* The databases, in the order they are opened: those of schema version 1,
+ * then those version 2 added (store.c, "Databases"). */
 enum allot__db {
     ALLOT__DB_META,
     ALLOT__DB_SERVICES,
     ALLOT__DB_PLANS,
     ALLOT__DB_MEMBERS,
+    /* schema version 2: the ledger and what hangs off it */
+    ALLOT__DB_LEDGER,
+    ALLOT__DB_HISTORY,
+    ALLOT__DB_USAGE_DAYS,
+    ALLOT__DB_INVOICES,
+    ALLOT__DB_USAGE,
+    ALLOT__DB_EVENTS,
     ALLOT__DB_COUNT
 };
+
+/* META keys of the sequence counters (stored with their NUL); each value is
+ * the next number to hand out, u64 little-endian. */
+#define ALLOT__META_ENTRY_SEQ "entry_seq"
+#define ALLOT__META_EVENT_SEQ "event_seq"
 
 /* Room for the databases later schema versions add (see the essay). */
 #define ALLOT__MAXDBS 32
@@ -61,6 +74,8 @@ struct allot_txn {
     MDB_cursor *cur[ALLOT__DB_COUNT]; /* opened on first use */
     bool write;
     bool map_full; /* an operation hit MDB_MAP_FULL: grow and rerun */
+    /* allot_ledger_source: the arena plan versions are decoded into. */
+    struct allot_arena *src_arena;
 };
 
 /* A cursor on database db, opened on first use and closed with the
@@ -91,6 +106,22 @@ int allot__seek_after(MDB_cursor *c, const char *after, MDB_val *k, MDB_val *v);
  * st): report it as ALLOT_EINVAL "<what> cannot be stored: <reason>". Other
  * codes pass through. */
 int allot__refused(int rc, struct allot_status *st, const char *what);
+
+/* Reads META counter name (ALLOT__META_*) into *next: the next number to
+ * hand out. A missing or malformed counter is ALLOT_ECORRUPT. */
+int allot__meta_seq_get(struct allot_txn *t, const char *name, uint64_t *next);
+/* Writes META counter name. */
+int allot__meta_seq_put(struct allot_txn *t, const char *name, uint64_t next);
+
+/* Keys of the ledger's databases (layouts: store.c, "Databases of schema
+ * version 2"). ALLOT_EINVAL when an id is too long to be a key. */
+int allot__ledger_seq_key(struct allot__key *k, uint64_t seq);
+/* u8 kind | pool id 00 | rule key 00 | member 00 ("" = the pool's row); the
+ * caller appends the date. */
+int allot__ledger_day_prefix(struct allot__key *k, enum allot_pool_kind kind, const char *pool_id,
+                             const char *rule_key, const char *member);
+int allot__ledger_history_key(struct allot__key *k, const char *member_id, const char *rule_key,
+                              allot_date date, uint64_t seq);
 
 static inline MDB_val allot__val(const void *p, size_t n)
 {
