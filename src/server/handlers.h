@@ -15,7 +15,12 @@ enum handler_result handle_list_plans(struct call *c, const ProtobufCMessage *re
 enum handler_result handle_put_member(struct call *c, const ProtobufCMessage *req);
 enum handler_result handle_get_member(struct call *c, const ProtobufCMessage *req);
 
-/* Methods a later change implements: UNIMPLEMENTED with a message saying so. */
-enum handler_result handle_not_yet(struct call *c, const ProtobufCMessage *req);
+enum handler_result handle_price_invoice(struct call *c, const ProtobufCMessage *req);
+enum handler_result handle_preview_invoice(struct call *c, const ProtobufCMessage *req);
+enum handler_result handle_void_invoice(struct call *c, const ProtobufCMessage *req);
+enum handler_result handle_record_usage(struct call *c, const ProtobufCMessage *req);
+enum handler_result handle_void_usage(struct call *c, const ProtobufCMessage *req);
+enum handler_result handle_get_allotments(struct call *c, const ProtobufCMessage *req);
+enum handler_result handle_watch_thresholds(struct call *c, const ProtobufCMessage *req);
 
 #endif

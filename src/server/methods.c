@@ -18,14 +18,14 @@ struct method allot_methods[] = {
     ALLOT("ListPlans", list_plans_request, handle_list_plans),
     ALLOT("PutMember", put_member_request, handle_put_member),
     ALLOT("GetMember", get_member_request, handle_get_member),
-    ALLOT("PriceInvoice", price_invoice_request, handle_not_yet),
-    ALLOT("PreviewInvoice", price_invoice_request, handle_not_yet),
-    ALLOT("VoidInvoice", void_invoice_request, handle_not_yet),
-    ALLOT("RecordUsage", record_usage_request, handle_not_yet),
-    ALLOT("VoidUsage", void_usage_request, handle_not_yet),
-    ALLOT("GetAllotments", get_allotments_request, handle_not_yet),
-    {"/allot.v1.Allot/WatchThresholds", &allot__v1__watch_thresholds_request__descriptor, NULL,
-     true, NULL},
+    ALLOT("PriceInvoice", price_invoice_request, handle_price_invoice),
+    ALLOT("PreviewInvoice", price_invoice_request, handle_preview_invoice),
+    ALLOT("VoidInvoice", void_invoice_request, handle_void_invoice),
+    ALLOT("RecordUsage", record_usage_request, handle_record_usage),
+    ALLOT("VoidUsage", void_usage_request, handle_void_usage),
+    ALLOT("GetAllotments", get_allotments_request, handle_get_allotments),
+    {"/allot.v1.Allot/WatchThresholds", &allot__v1__watch_thresholds_request__descriptor,
+     handle_watch_thresholds, true, NULL},
 };
 
 const unsigned allot_nmethods = sizeof allot_methods / sizeof allot_methods[0];
@@ -45,10 +45,4 @@ enum handler_result handle_health_check(struct call *c, const ProtobufCMessage *
     grpc__health__v1__health_check_response__init(r);
     r->status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
     return call_reply(c, &r->base);
-}
-
-enum handler_result handle_not_yet(struct call *c, const ProtobufCMessage *req)
-{
-    (void)req;
-    return call_fail(c, ALLOT_EUNIMPL, "%s is not implemented yet", c->method->path);
 }

@@ -50,6 +50,8 @@ struct server {
     bool shutting_down; /* no new requests are made once set */
     bool shutdown_done; /* the shutdown tag arrived */
 
+    struct watch_hub *watches;
+
     /* writer queue, guarded by lock */
     pthread_t writer;
     pthread_cond_t writer_cond;
@@ -62,6 +64,11 @@ static void call_finish(struct call *c);
 const struct server_ctx *call_ctx(const struct call *c)
 {
     return &c->srv->ctx;
+}
+
+struct watch_hub *call_watch_hub(const struct call *c)
+{
+    return c->srv->watches;
 }
 
 /* ---------------------------------------------------------------- replies */
@@ -87,6 +94,14 @@ enum handler_result call_fail_status(struct call *c, const struct allot_status *
 enum handler_result call_reply(struct call *c, const ProtobufCMessage *msg)
 {
     c->reply = msg;
+    return HANDLER_REPLY;
+}
+
+enum handler_result call_reply_bytes(struct call *c, const uint8_t *bytes, size_t n)
+{
+    c->reply = NULL;
+    c->reply_bytes = bytes;
+    c->reply_len = n;
     return HANDLER_REPLY;
 }
 
@@ -116,7 +131,7 @@ static struct call *call_new(struct server *s, const struct method *m)
     return c;
 }
 
-static void call_free(struct call *c)
+void call_free(struct call *c)
 {
     size_t i;
     if (c->call)
@@ -182,6 +197,10 @@ static void call_finish(struct call *c)
         int rc = codec_pack(c->reply, &c->response_payload);
         if (rc)
             call_fail(c, rc, "could not encode the reply");
+    } else if (!c->status.code && c->reply_bytes) {
+        grpc_slice slice = grpc_slice_from_copied_buffer((const char *)c->reply_bytes, c->reply_len);
+        c->response_payload = grpc_raw_byte_buffer_create(&slice, 1);
+        grpc_slice_unref(slice);
     }
     if (c->status.code) {
         code = status_to_grpc(c->status.code);
@@ -241,11 +260,6 @@ static void call_start(struct call *c)
         call_finish(c);
         return;
     }
-    if (m->server_streaming && !m->handler) {
-        call_fail(c, ALLOT_EUNIMPL, "%s is not implemented yet", m->path);
-        call_finish(c);
-        return;
-    }
     rc = codec_unpack(m->request, c->request_payload, &c->arena, &req);
     if (rc) {
         call_fail(c, rc,
@@ -257,6 +271,7 @@ static void call_start(struct call *c)
     r = m->handler(c, req);
     if (r == HANDLER_REPLY)
         call_finish(c);
+    /* HANDLER_WRITE: the writer finishes it; HANDLER_STREAM: the stream does */
 }
 
 /* ---------------------------------------------------------------- writer */
@@ -298,6 +313,7 @@ static int apply_group(struct allot_txn *t, void *arg)
     struct call *c;
     for (c = g->head; c; c = c->write_next) {
         c->reply = NULL;
+        c->reply_bytes = NULL;
         allot_status_clear(&c->status);
         if (deadline_passed(c)) {
             call_fail(c, ALLOT_EDEADLINE, "deadline passed before the write began");
@@ -333,10 +349,13 @@ static void *writer_main(void *arg)
             next = c->write_next;
             if (rc) {
                 c->reply = NULL;
+                c->reply_bytes = NULL;
                 call_fail_status(c, &st);
             }
             call_finish(c);
         }
+        if (!rc)
+            watch_notify(s->watches, s->ctx.store);
     }
     return NULL;
 }
@@ -361,6 +380,11 @@ static void *poller_main(void *arg)
             pthread_mutex_unlock(&s->lock);
             continue;
         }
+        if (*(enum call_state *)ev.tag == CALL_STREAM_OP) {
+            struct stream_tag *tag = ev.tag;
+            tag->done(tag, ev.success != 0);
+            continue;
+        }
         c = ev.tag;
         switch (c->state) {
         case CALL_REQUESTED:
@@ -374,8 +398,10 @@ static void *poller_main(void *arg)
             call_free(c);
             break;
         case CALL_WRITING:
-            /* cannot happen: no batch is outstanding while queued */
-            allot_log_error("unexpected event for a queued call");
+        case CALL_STREAMING:
+        case CALL_STREAM_OP:
+            /* cannot happen: such calls have no batch under their own tag */
+            allot_log_error("unexpected event for call in state %d", (int)c->state);
             break;
         }
     }
@@ -402,6 +428,11 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->writer_cond, NULL);
+    if (!(s->watches = watch_hub_new())) {
+        allot_status_set(st, ALLOT_ENOMEM, "out of memory");
+        free(s);
+        return NULL;
+    }
 
     memset(args, 0, sizeof args);
     args[0].type = GRPC_ARG_INTEGER;
@@ -437,6 +468,7 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
                GRPC_QUEUE_SHUTDOWN)
             ;
         grpc_completion_queue_destroy(s->cq);
+        watch_hub_free(s->watches);
         free(s);
         return NULL;
     }
@@ -462,6 +494,7 @@ void server_stop(struct server *s)
     s->shutting_down = true;
     pthread_mutex_unlock(&s->lock);
     grpc_server_shutdown_and_notify(s->grpc, s->cq, &s->shutdown_tag);
+    watch_shutdown(s->watches); /* streams never end by themselves */
 
     /* let in-flight calls finish, within the grace period */
     clock_gettime(CLOCK_REALTIME, &until);
@@ -498,6 +531,7 @@ void server_stop(struct server *s)
     pthread_join(s->poller, NULL);
     grpc_completion_queue_destroy(s->cq);
 
+    watch_hub_free(s->watches);
     pthread_cond_destroy(&s->writer_cond);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);

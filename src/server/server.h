@@ -38,6 +38,7 @@ struct call;
 enum handler_result {
     HANDLER_REPLY,   /* c->reply or c->status is set: send it now */
     HANDLER_WRITE,   /* c was queued with server_write(): the writer replies */
+    HANDLER_STREAM,  /* a streaming handler owns the call from now on */
 };
 
 typedef enum handler_result (*handler_fn)(struct call *c, const ProtobufCMessage *req);
@@ -55,10 +56,21 @@ enum call_state {
     CALL_REQUESTED,  /* waiting for a client */
     CALL_WRITING,    /* queued for the writer thread */
     CALL_FINISHING,  /* final batch started */
+    CALL_STREAMING,  /* owned by a stream; its batches use stream tags */
+    CALL_STREAM_OP,  /* not a call: a struct stream_tag */
+};
+
+/* A completion-queue tag for one batch of a streaming call. Its first member
+ * matches struct call's, so the poller reads the state through the tag
+ * whatever it points to, and calls done for CALL_STREAM_OP. */
+struct stream_tag {
+    enum call_state state; /* CALL_STREAM_OP */
+    void (*done)(struct stream_tag *tag, bool success);
+    void *owner;
 };
 
 struct call {
-    enum call_state state;
+    enum call_state state;        /* first: see struct stream_tag */
     struct server *srv;
     const struct method *method;  /* NULL for an unregistered method */
     grpc_call *call;
@@ -69,6 +81,8 @@ struct call {
 
     /* The reply: a message to send (status OK), or an error status. */
     const ProtobufCMessage *reply;
+    const uint8_t *reply_bytes;   /* or an already encoded reply (a stored answer) */
+    size_t reply_len;
     struct allot_status status;   /* code != 0: send as an error */
     grpc_byte_buffer *response_payload;
     grpc_slice status_details;
@@ -98,6 +112,8 @@ enum handler_result call_fail(struct call *c, int code, const char *fmt, ...)
 enum handler_result call_fail_status(struct call *c, const struct allot_status *st);
 /* Sets the reply message; returns HANDLER_REPLY. */
 enum handler_result call_reply(struct call *c, const ProtobufCMessage *msg);
+/* Sets an encoded reply (copied when sent); returns HANDLER_REPLY. */
+enum handler_result call_reply_bytes(struct call *c, const uint8_t *bytes, size_t n);
 /* Adds a trailing metadata entry (static key and value strings). */
 void call_trailer(struct call *c, const char *key, const char *value);
 
@@ -108,6 +124,18 @@ void call_trailer(struct call *c, const char *key, const char *value);
  * durably the reply is sent; if the commit fails every call of the group
  * gets the commit's error. Returns HANDLER_WRITE. */
 enum handler_result server_write(struct call *c, int (*apply)(struct allot_txn *t, struct call *c));
+
+/* Frees a call that a stream owned (after its last batch completed). */
+void call_free(struct call *c);
+
+/* Streams of threshold events (watch.c). The writer calls watch_notify after
+ * every commit; server_stop calls watch_shutdown before waiting for calls. */
+struct watch_hub;
+struct watch_hub *watch_hub_new(void);
+void watch_hub_free(struct watch_hub *h);
+void watch_notify(struct watch_hub *h, struct allot_store *store);
+void watch_shutdown(struct watch_hub *h);
+struct watch_hub *call_watch_hub(const struct call *c);
 
 /* ------------------------------------------------------------- lifecycle */
 
