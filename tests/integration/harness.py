@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -290,6 +291,78 @@ def raw_unary(channel, method, payload, timeout=RPC_TIMEOUT):
     """Sends payload bytes as the request of method, no serialization."""
     call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
     return call(payload, timeout=timeout)
+
+
+def raw_with_call(channel, method, payload, timeout=RPC_TIMEOUT, metadata=None):
+    """Sends payload bytes as the request of method; returns (response bytes,
+    trailing metadata as a dict). The bytes are exactly what the server sent."""
+    call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+    resp, c = call.with_call(payload, timeout=timeout, metadata=metadata)
+    return resp, dict(c.trailing_metadata() or ())
+
+
+def run_verify(data_dir, timeout=60):
+    """Runs `allotd --verify --data DIR`; returns (exit code, stdout + stderr)."""
+    p = subprocess.run([allotd_path(), "--verify", "--data", data_dir],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+
+class Watcher:
+    """A WatchThresholds stream read by a background thread. events is the
+    list of events received so far; error is the RpcError that ended the
+    stream (None while it runs or if it ended OK)."""
+
+    def __init__(self, stub, request, timeout=120):
+        self.events = []
+        self.error = None
+        self.ended = threading.Event()
+        self._cv = threading.Condition()
+        self.call = stub.WatchThresholds(request, timeout=timeout)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            for ev in self.call:
+                with self._cv:
+                    self.events.append(ev)
+                    self._cv.notify_all()
+        except grpc.RpcError as e:
+            self.error = e
+        finally:
+            with self._cv:
+                self.ended.set()
+                self._cv.notify_all()
+
+    def wait_for(self, n, timeout=5.0):
+        """Waits until at least n events arrived (or the stream ended);
+        returns a copy of the events."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while len(self.events) < n and not self.ended.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cv.wait(left)
+            return list(self.events)
+
+    def quiet(self, seconds=0.5):
+        """Waits until no event arrived for `seconds`; returns the events."""
+        with self._cv:
+            while True:
+                n = len(self.events)
+                self._cv.wait(seconds)
+                if len(self.events) == n or self.ended.is_set():
+                    return list(self.events)
+
+    def cancel(self):
+        self.call.cancel()
+        self._thread.join(10)
+
+    def wait_end(self, timeout=10.0):
+        self.ended.wait(timeout)
+        return self.ended.is_set()
 
 
 class AllotTestCase(unittest.TestCase):

@@ -631,30 +631,6 @@ class Protocol(AllotTestCase):
         self.assertTrue(s.stub.PutService(pb.PutServiceRequest(service=ok)).created)
 
 
-class NotYetImplemented(AllotTestCase):
-    """Methods of later issues. Delete this class when they land."""
-
-    def test_unimplemented(self):
-        st = self.start_server().stub
-        line = pb.InvoiceLine(service_code="HOME_VISIT", service_date="2025-01-01", quantity=1)
-        inv = pb.PriceInvoiceRequest(invoice_id="i1", member_id="m1", lines=[line])
-        calls = [
-            ("PriceInvoice", lambda: st.PriceInvoice(inv)),
-            ("PreviewInvoice", lambda: st.PreviewInvoice(inv)),
-            ("VoidInvoice", lambda: st.VoidInvoice(pb.VoidInvoiceRequest(invoice_id="i1"))),
-            ("RecordUsage", lambda: st.RecordUsage(pb.RecordUsageRequest(
-                usage_id="u1", member_id="m1", rule_key="r0", service_date="2025-01-01",
-                amount=1))),
-            ("VoidUsage", lambda: st.VoidUsage(pb.VoidUsageRequest(usage_id="u1"))),
-            ("GetAllotments", lambda: st.GetAllotments(pb.GetAllotmentsRequest(member_id="m1"))),
-            ("WatchThresholds", lambda: list(st.WatchThresholds(pb.WatchThresholdsRequest()))),
-        ]
-        for name, fn in calls:
-            with self.subTest(name):
-                e = self.assertRpcError(SC.UNIMPLEMENTED, None, fn)
-                self.assertIn("not implemented", (e.details() or "").lower())
-
-
 # ---------------------------------------------------------------------------
 # process lifecycle
 # ---------------------------------------------------------------------------
