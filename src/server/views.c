@@ -26,15 +26,21 @@ static allot_date today(void)
     return allot_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* The member's entries that count in pool: a rule key can move between a
+ * member and a household pool across plan versions, and only the current
+ * pool's entries explain `used`. */
 static int history_out(struct allot_arena *a, const struct allot_entry *e, size_t n,
-                       Allot__V1__Allotment *o)
+                       const struct allot_pool_ref *pool, Allot__V1__Allotment *o)
 {
     size_t i;
-    o->n_history = n;
+    o->n_history = 0;
     if (!(o->history = allot_arena_alloc(a, sizeof *o->history * (n + 1))))
         return ALLOT_ENOMEM;
     for (i = 0; i < n; i++) {
-        Allot__V1__UsageEntry *h = allot_arena_alloc(a, sizeof *h);
+        Allot__V1__UsageEntry *h;
+        if (e[i].draw.pool.kind != pool->kind || strcmp(e[i].draw.pool.id, pool->id) != 0)
+            continue;
+        h = allot_arena_alloc(a, sizeof *h);
         if (!h)
             return ALLOT_ENOMEM;
         allot__v1__usage_entry__init(h);
@@ -45,7 +51,7 @@ static int history_out(struct allot_arena *a, const struct allot_entry *e, size_
         h->line_id = (char *)e[i].line_id;
         h->usage_id = (char *)e[i].usage_id;
         h->amount = e[i].draw.amount;
-        o->history[i] = h;
+        o->history[o->n_history++] = h;
     }
     return 0;
 }
@@ -86,7 +92,7 @@ static int allotment_out(struct allot_txn *t, const struct allot_source *src,
     rc = allot_ledger_history(t, m->id, r->key, s.period.start, s.period.end, a, &entries, &n);
     if (rc)
         return rc;
-    if ((rc = history_out(a, entries, n, o)))
+    if ((rc = history_out(a, entries, n, &s.pool, o)))
         return rc;
     *out = o;
     return 0;
