@@ -141,6 +141,16 @@ int allot_store_write(struct allot_store *s, int (*fn)(struct allot_txn *t, void
  */
 int allot_store_nested(struct allot_txn *t, int (*fn)(struct allot_txn *t, void *arg), void *arg);
 
+/** Writes a consistent, compacted copy of the store into directory dir
+ * (created mode 0700 when missing; it must not already hold a data.mdb).
+ * Safe while the store serves: the copy is one read snapshot, and writers go
+ * on meanwhile. The copy is a complete data directory: start allotd on it
+ * to restore.
+ * @return 0, or ALLOT_EEXIST (dir already holds a store), ALLOT_EIO (with
+ *   the reason in st)
+ */
+int allot_store_backup(struct allot_store *s, const char *dir, struct allot_status *st);
+
 /* ---------------------------------------------------------------- catalog */
 
 /** Creates or replaces the service with svc->code.

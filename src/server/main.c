@@ -33,6 +33,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: allotd [--listen HOST:PORT] [--data DIR]\n"
             "       allotd --verify [--data DIR]\n"
+            "       allotd --backup DIR [--data DIR]\n"
             "\n"
             "Serves allot.v1.Allot (membership coverage and pricing) over gRPC.\n"
             "\n"
@@ -40,12 +41,62 @@ static void usage(FILE *f)
             "                          default " DEFAULT_LISTEN ")\n"
             "  -d, --data DIR          data directory, created when missing (env ALLOT_DATA;\n"
             "                          default " DEFAULT_DATA ")\n"
+            "      --map-max BYTES     largest the store may grow to, e.g. 64G, 512M\n"
+            "                          (env ALLOT_MAP_MAX; default 1T): past it writes\n"
+            "                          fail with RESOURCE_EXHAUSTED\n"
+            "      --backup DIR        write a consistent, compacted copy of the store to\n"
+            "                          DIR and exit; safe while a server runs\n"
             "      --verify            check that the ledger's indexes agree with its\n"
             "                          entries, print a summary, and exit (0: they agree,\n"
             "                          1: they do not); safe while a server runs\n"
             "  -h, --help              show this help\n"
             "\n"
             "SIGINT or SIGTERM stop the server after in-flight calls finish.\n");
+}
+
+/* "512M", "64G", "1T" or plain bytes; 0 when malformed. */
+static size_t parse_size(const char *s)
+{
+    char *end;
+    unsigned long long v;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return 0;
+    switch (*end) {
+    case 'K': case 'k': v <<= 10; end++; break;
+    case 'M': case 'm': v <<= 20; end++; break;
+    case 'G': case 'g': v <<= 30; end++; break;
+    case 'T': case 't': v <<= 40; end++; break;
+    default: break;
+    }
+    return *end ? 0 : (size_t)v;
+}
+
+/* --backup: LMDB's compacting copy from a read snapshot of the live store. */
+static int backup(const char *data, const char *dir)
+{
+    struct allot_store_options sopt;
+    struct allot_store *store = NULL;
+    struct allot_status st;
+    int rc;
+
+    memset(&sopt, 0, sizeof sopt);
+    sopt.path = data;
+    allot_status_clear(&st);
+    if (allot_store_open(&store, &sopt, &st)) {
+        fprintf(stderr, "allotd: cannot open the store: %s\n", st.msg);
+        return 1;
+    }
+    umask(077); /* utilization data: readable by its owner only */
+    rc = allot_store_backup(store, dir, &st);
+    allot_store_close(store);
+    if (rc) {
+        fprintf(stderr, "allotd: %s\n", st.msg);
+        return 1;
+    }
+    printf("backup of %s written to %s\n", data, dir);
+    return 0;
 }
 
 /* --verify: recompute the ledger's indexes from its entries and compare. */
@@ -108,6 +159,8 @@ int main(int argc, char **argv)
         {"data", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {"verify", no_argument, NULL, 'V'},
+        {"backup", required_argument, NULL, 'B'},
+        {"map-max", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     const char *listen = getenv("ALLOT_LISTEN");
@@ -118,6 +171,7 @@ int main(int argc, char **argv)
     struct allot_status st;
     struct server *srv;
     sigset_t sigs;
+    const char *backup_dir = NULL, *map_max = getenv("ALLOT_MAP_MAX");
     int ch, sig = 0, do_verify = 0;
 
     while ((ch = getopt_long(argc, argv, "l:d:h", longopts, NULL)) != -1) {
@@ -133,6 +187,12 @@ int main(int argc, char **argv)
             return 0;
         case 'V':
             do_verify = 1;
+            break;
+        case 'B':
+            backup_dir = optarg;
+            break;
+        case 'M':
+            map_max = optarg;
             break;
         default:
             usage(stderr);
@@ -150,6 +210,8 @@ int main(int argc, char **argv)
         data = DEFAULT_DATA;
     if (do_verify)
         return verify(data);
+    if (backup_dir)
+        return backup(data, backup_dir);
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -163,6 +225,16 @@ int main(int argc, char **argv)
     }
     memset(&sopt, 0, sizeof sopt);
     sopt.path = data;
+    if (map_max && *map_max && !(sopt.map_size_max = parse_size(map_max))) {
+        fprintf(stderr, "allotd: --map-max: \"%s\" is not a size (e.g. 512M, 64G)\n", map_max);
+        return 2;
+    }
+    if (sopt.map_size_max && sopt.map_size_max < (1u << 20)) {
+        fprintf(stderr, "allotd: --map-max: at least 1M\n");
+        return 2;
+    }
+    if (sopt.map_size_max)
+        sopt.map_size = sopt.map_size_max < ((size_t)64 << 20) ? sopt.map_size_max : 0;
     allot_status_clear(&st);
     if (allot_store_open(&store, &sopt, &st)) {
         allot_log_error("cannot open the store: %s", st.msg);

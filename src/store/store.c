@@ -1051,3 +1051,31 @@ int allot_store_nested(struct allot_txn *t, int (*fn)(struct allot_txn *t, void 
     }
     return allot__mdb_err(t, mdb_txn_commit(child.txn), NULL, "commit nested transaction");
 }
+
+int allot_store_backup(struct allot_store *s, const char *dir, struct allot_status *st)
+{
+    char path[4096];
+    struct stat sb;
+    int mrc;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return allot_status_set(st, ALLOT_EIO, "backup: cannot create %s: %s", dir,
+                                strerror(errno));
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+        return allot_status_set(st, ALLOT_EINVAL, "backup: path too long");
+    if (stat(path, &sb) == 0)
+        return allot_status_set(st, ALLOT_EEXIST, "backup: %s already holds a store", dir);
+    /* MDB_CP_COMPACT copies live pages only, renumbered, from one read
+     * transaction: consistent, and smaller than the map it came from. It
+     * opens its own read transaction, so it waits behind a map resize like
+     * any reader (through the gate). */
+    if (s->dead)
+        return allot_status_set(st, ALLOT_EIO, "backup: the store is unusable");
+    gate_enter(&s->gate);
+    mrc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    gate_leave(&s->gate);
+    if (mrc)
+        return allot_status_set(st, ALLOT_EIO, "backup: copying to %s failed: %s", dir,
+                                mdb_strerror(mrc));
+    return 0;
+}
