@@ -49,6 +49,7 @@ struct server {
     pthread_cond_t cond;
     bool shutting_down; /* no new requests are made once set */
     bool shutdown_done; /* the shutdown tag arrived */
+    unsigned active;    /* calls started and not yet freed */
 
     struct watch_hub *watches;
 
@@ -134,6 +135,13 @@ static struct call *call_new(struct server *s, const struct method *m)
 void call_free(struct call *c)
 {
     size_t i;
+    if (c->started) {
+        struct server *s = c->srv;
+        pthread_mutex_lock(&s->lock);
+        if (--s->active == 0)
+            pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+    }
     if (c->call)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->request_md);
@@ -250,6 +258,10 @@ static void call_start(struct call *c)
     enum handler_result r;
     int rc;
 
+    pthread_mutex_lock(&c->srv->lock);
+    c->started = true;
+    c->srv->active++;
+    pthread_mutex_unlock(&c->srv->lock);
     /* keep the pool full before doing any work */
     request_call(c->srv, m);
 
@@ -488,6 +500,7 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
 void server_stop(struct server *s)
 {
     struct timespec until;
+    unsigned active;
     bool done;
 
     pthread_mutex_lock(&s->lock);
@@ -496,7 +509,10 @@ void server_stop(struct server *s)
     grpc_server_shutdown_and_notify(s->grpc, s->cq, &s->shutdown_tag);
     watch_shutdown(s->watches); /* streams never end by themselves */
 
-    /* let in-flight calls finish, within the grace period */
+    /* Let in-flight calls finish, within the grace period. gRPC's own
+     * shutdown also waits for clients to close idle connections after its
+     * GOAWAY, which can take seconds; once none of our calls is left,
+     * cancel_all_calls drops those connections at once. */
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += s->grace_ms / 1000;
     until.tv_nsec += (long)(s->grace_ms % 1000) * 1000000L;
@@ -505,13 +521,15 @@ void server_stop(struct server *s)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s->lock);
-    while (!s->shutdown_done)
+    while (!s->shutdown_done && s->active > 0)
         if (pthread_cond_timedwait(&s->cond, &s->lock, &until))
             break;
     done = s->shutdown_done;
+    active = s->active;
     pthread_mutex_unlock(&s->lock);
     if (!done) {
-        allot_log_info("grace period over: cancelling the calls still open");
+        if (active)
+            allot_log_info("grace period over: cancelling %u call(s) still open", active);
         grpc_server_cancel_all_calls(s->grpc);
         pthread_mutex_lock(&s->lock);
         while (!s->shutdown_done)

@@ -89,6 +89,7 @@ struct call {
     grpc_metadata trailing[1];
     size_t ntrailing;
     int cancelled;                /* from RECV_CLOSE_ON_SERVER */
+    bool started;                 /* a client called: counts as in flight */
 
     /* Write calls: run by the writer inside one group transaction. */
     int (*write_apply)(struct allot_txn *t, struct call *c);
