@@ -8,7 +8,9 @@ ALLOT_PACKAGES=(
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev liblmdb-dev
   libcmocka-dev protobuf-compiler protobuf-compiler-grpc
   python3 python3-grpcio python3-protobuf
-  lmdb-utils
+  lmdb-utils openssl
+  libjansson-dev
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 missing=()
