@@ -9,7 +9,8 @@ ALLOT_PACKAGES=(
   libcmocka-dev protobuf-compiler protobuf-compiler-grpc
   python3 python3-grpcio python3-protobuf
   lmdb-utils openssl
-  libjansson-dev
+  libjansson-dev libjwt-dev libssl-dev
+  gnuplot-nox
   chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 

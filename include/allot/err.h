@@ -26,7 +26,9 @@
     X(EUNIMPL, -10, "not implemented")                                      \
     X(EBUSY, -11, "busy")                                                   \
     X(ECANCELLED, -12, "cancelled")                                         \
-    X(EDEADLINE, -13, "deadline exceeded")
+    X(EDEADLINE, -13, "deadline exceeded")                                  \
+    X(EUNAUTH, -14, "unauthenticated")                                      \
+    X(EPERM, -15, "permission denied")
 
 enum allot_err {
 #define ALLOT__ERR_ENUM(name, value, text) ALLOT_##name = value,

@@ -59,6 +59,8 @@ struct allot_store_options {
                             that grew in an earlier run keeps its size. */
     size_t map_size_max; /* growth stops here; 0 = 1 TiB */
     bool no_sync;        /* tests only: skip fsync (MDB_NOSYNC) */
+    bool must_exist;     /* refuse (ALLOT_ENOTFOUND) a directory without a
+                            store instead of creating one (verify, backup) */
 };
 
 /* ------------------------------------------------------------- lifecycle */

@@ -23,4 +23,6 @@ enum handler_result handle_void_usage(struct call *c, const ProtobufCMessage *re
 enum handler_result handle_get_allotments(struct call *c, const ProtobufCMessage *req);
 enum handler_result handle_watch_thresholds(struct call *c, const ProtobufCMessage *req);
 
+enum handler_result handle_list_audit(struct call *c, const ProtobufCMessage *req);
+
 #endif

@@ -10,6 +10,11 @@
  *     starts each call's final batch (grpc_call_start_batch may be called
  *     from any thread). This is group commit: one fsync for many calls.
  *
+ * Every call is authenticated and authorized (auth.h) before its request is
+ * looked at by a handler, and calls of audited methods leave an audit
+ * record (audit.h): in the group transaction for a write, otherwise queued
+ * for the writer, which flushes the queue at least every AUDIT_FLUSH_MS.
+ *
  * Shutdown order (clean under ASan, see platform-notes.md): stop accepting
  * with grpc_server_shutdown_and_notify; in-flight calls finish (the writer
  * answers what it holds) until the shutdown tag arrives or the grace period
@@ -23,18 +28,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "audit.h"
 #include "codec.h"
 #include "log.h"
 #include "status.h"
 
 /* Calls requested per method at any time. */
 #define REQUESTS_PER_METHOD 8
+
+/* Refused credentials logged per second at most (the rest are counted). */
+#define UNAUTH_LOGS_PER_SEC 10
+
+/* A queued audit record (audit.h). */
+struct audit_rec {
+    struct audit_rec *next;
+    size_t n;
+    uint8_t bytes[];
+};
 
 struct server {
     struct server_ctx ctx;
@@ -58,6 +75,16 @@ struct server {
     pthread_cond_t writer_cond;
     struct call *wq_head, *wq_tail;
     bool writer_stop;
+
+    /* audit records waiting for the writer, guarded by lock */
+    struct audit_rec *aq_head, *aq_tail;
+    size_t aq_n;
+    struct timespec aq_since; /* when the oldest was queued (CLOCK_REALTIME) */
+
+    const struct auth_config *auth; /* NULL: authentication off */
+    /* poller thread only */
+    time_t unauth_sec;
+    unsigned unauth_n;
 };
 
 static void call_finish(struct call *c);
@@ -250,18 +277,91 @@ static bool deadline_passed(const struct call *c)
     return gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) < 0;
 }
 
+/* The value of the call's "authorization" metadata: 1 and *v when there is
+ * exactly one, 0 when none, -1 when several (ambiguous: refused). */
+static int authorization_md(const struct call *c, const char **v, size_t *n)
+{
+    size_t i;
+    int found = 0;
+    for (i = 0; i < c->request_md.count; i++) {
+        const grpc_metadata *m = &c->request_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "authorization") != 0)
+            continue;
+        if (found++)
+            return -1;
+        *v = (const char *)GRPC_SLICE_START_PTR(m->value);
+        *n = GRPC_SLICE_LENGTH(m->value);
+    }
+    return found;
+}
+
+/* Logs a refused credential (never the credential), at most
+ * UNAUTH_LOGS_PER_SEC a second. */
+static void log_unauth(struct call *c)
+{
+    time_t now = time(NULL);
+    char *peer;
+    if (now != c->srv->unauth_sec) {
+        if (c->srv->unauth_n > UNAUTH_LOGS_PER_SEC)
+            allot_log_info("%u more calls refused as unauthenticated",
+                           c->srv->unauth_n - UNAUTH_LOGS_PER_SEC);
+        c->srv->unauth_sec = now;
+        c->srv->unauth_n = 0;
+    }
+    if (++c->srv->unauth_n > UNAUTH_LOGS_PER_SEC)
+        return;
+    peer = grpc_call_get_peer(c->call);
+    allot_log_info("unauthenticated %s from %s: %s", c->method->path, peer ? peer : "?",
+                   c->status.msg);
+    gpr_free(peer);
+}
+
+/* Who is calling: fills c->principal, or fails c with UNAUTHENTICATED. */
+static int call_authenticate(struct call *c)
+{
+    const char *v = NULL;
+    size_t n = 0;
+    int k;
+
+    if (!c->srv->auth) {
+        auth_principal_anonymous(&c->principal);
+        return 0;
+    }
+    k = authorization_md(c, &v, &n);
+    if (k < 0) {
+        call_fail(c, ALLOT_EUNAUTH, "malformed credentials: more than one authorization entry");
+    } else if (auth_authenticate(c->srv->auth, k ? v : NULL, n, (int64_t)time(NULL), &c->principal,
+                                 &c->status) == 0) {
+        return 0;
+    }
+    log_unauth(c);
+    return -1;
+}
+
+/* "GetMember" for "/allot.v1.Allot/GetMember". */
+static const char *method_name(const struct method *m)
+{
+    const char *slash = strrchr(m->path, '/');
+    return slash ? slash + 1 : m->path;
+}
+
+/* Refuses c with PERMISSION_DENIED (already in c->status) and records it. */
+static void call_deny(struct call *c)
+{
+    if (server_audit(c))
+        allot_log_error("audit trail backlog full: a refused %s went unrecorded", c->method->path);
+    call_finish(c);
+}
+
 /* A new call arrived on the poller thread. */
 static void call_start(struct call *c)
 {
     const struct method *m = c->method;
     const ProtobufCMessage *req = NULL;
     enum handler_result r;
+    bool scoped;
     int rc;
 
-    pthread_mutex_lock(&c->srv->lock);
-    c->started = true;
-    c->srv->active++;
-    pthread_mutex_unlock(&c->srv->lock);
     /* keep the pool full before doing any work */
     request_call(c->srv, m);
 
@@ -272,6 +372,26 @@ static void call_start(struct call *c)
         call_finish(c);
         return;
     }
+    /* Who, then whether their role may call m at all: before the request
+     * is even decoded. A member-scoped principal's member is checked
+     * against the decoded request, still before the handler looks
+     * anything up. */
+    if (m->flags & METHOD_PUBLIC) {
+        auth_principal_anonymous(&c->principal);
+        scoped = false;
+    } else {
+        if (call_authenticate(c)) {
+            call_finish(c);
+            return;
+        }
+        scoped = c->principal.member[0] && (m->flags & METHOD_MEMBER_SCOPED) &&
+                 (m->roles & c->principal.role);
+        if (!scoped && auth_authorize(&c->principal, method_name(m), m->roles,
+                                      (m->flags & METHOD_MEMBER_SCOPED) != 0, NULL, &c->status)) {
+            call_deny(c);
+            return;
+        }
+    }
     rc = codec_unpack(m->request, c->request_payload, &c->arena, &req);
     if (rc) {
         call_fail(c, rc,
@@ -280,10 +400,110 @@ static void call_start(struct call *c)
         call_finish(c);
         return;
     }
+    c->req = req;
+    if (scoped && auth_authorize(&c->principal, method_name(m), m->roles, true,
+                                 audit_request_member(req), &c->status)) {
+        call_deny(c);
+        return;
+    }
     r = m->handler(c, req);
-    if (r == HANDLER_REPLY)
+    if (r == HANDLER_REPLY) {
+        /* a read (or a write refused before the writer) that is audited:
+         * queue its record; a read that cannot be recorded is not answered */
+        if ((m->flags & METHOD_AUDIT) && server_audit(c)) {
+            c->reply = NULL;
+            c->reply_bytes = NULL;
+            c->ntrailing = 0;
+            call_fail(c, ALLOT_EBUSY, "the audit trail cannot be written now; try again later");
+        }
         call_finish(c);
+    }
     /* HANDLER_WRITE: the writer finishes it; HANDLER_STREAM: the stream does */
+}
+
+/* ----------------------------------------------------------------- audit */
+
+/* With s->lock held. */
+static void audit_push_locked(struct server *s, struct audit_rec *r)
+{
+    r->next = NULL;
+    if (s->aq_tail)
+        s->aq_tail->next = r;
+    else
+        s->aq_head = r;
+    s->aq_tail = r;
+    if (s->aq_n++ == 0) {
+        clock_gettime(CLOCK_REALTIME, &s->aq_since);
+        pthread_cond_signal(&s->writer_cond); /* start its flush timer */
+    }
+}
+
+static struct audit_rec *audit_rec_new(struct call *c)
+{
+    uint8_t buf[ALLOT_AUDIT_BYTES_MAX];
+    struct audit_rec *r;
+    size_t n = audit_encode(c, c->status.code, buf, sizeof buf);
+    if (!n || !(r = malloc(sizeof *r + n)))
+        return NULL;
+    r->n = n;
+    memcpy(r->bytes, buf, n);
+    return r;
+}
+
+int server_audit(struct call *c)
+{
+    struct server *s = c->srv;
+    struct audit_rec *r;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->aq_n >= AUDIT_QUEUE_MAX) {
+        pthread_mutex_unlock(&s->lock);
+        return ALLOT_EBUSY;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!(r = audit_rec_new(c)))
+        return ALLOT_ENOMEM;
+    pthread_mutex_lock(&s->lock);
+    audit_push_locked(s, r);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+static void audit_free_list(struct audit_rec *r)
+{
+    while (r) {
+        struct audit_rec *next = r->next;
+        free(r);
+        r = next;
+    }
+}
+
+static size_t audit_list_len(const struct audit_rec *r)
+{
+    size_t n = 0;
+    for (; r; r = r->next)
+        n++;
+    return n;
+}
+
+/* Puts records the writer could not commit back in front of the queue
+ * (they are older than anything queued meanwhile); the next try is a
+ * flush period away. */
+static void audit_requeue(struct server *s, struct audit_rec *head)
+{
+    struct audit_rec *tail = head;
+    if (!head)
+        return;
+    while (tail->next)
+        tail = tail->next;
+    pthread_mutex_lock(&s->lock);
+    tail->next = s->aq_head;
+    if (!s->aq_head)
+        s->aq_tail = tail;
+    s->aq_head = head;
+    s->aq_n += audit_list_len(head);
+    clock_gettime(CLOCK_REALTIME, &s->aq_since);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ---------------------------------------------------------------- writer */
@@ -307,6 +527,7 @@ enum handler_result server_write(struct call *c, int (*apply)(struct allot_txn *
 
 struct group {
     struct call *head;
+    struct audit_rec *audit; /* queued records to append first */
 };
 
 static int apply_one(struct allot_txn *t, void *arg)
@@ -322,19 +543,54 @@ static int apply_one(struct allot_txn *t, void *arg)
 static int apply_group(struct allot_txn *t, void *arg)
 {
     struct group *g = arg;
+    struct audit_rec *a;
     struct call *c;
+    int rc;
+
+    for (a = g->audit; a; a = a->next)
+        if ((rc = allot_store_audit_append(t, a->bytes, a->n, NULL)))
+            return rc;
     for (c = g->head; c; c = c->write_next) {
+        uint8_t buf[ALLOT_AUDIT_BYTES_MAX];
+        size_t n;
+
         c->reply = NULL;
         c->reply_bytes = NULL;
+        c->ntrailing = 0;
         allot_status_clear(&c->status);
         if (deadline_passed(c)) {
             call_fail(c, ALLOT_EDEADLINE, "deadline passed before the write began");
-            continue;
+        } else {
+            /* a failed call's nested transaction is discarded; the group
+             * goes on */
+            rc = allot_store_nested(t, apply_one, c);
+            if (rc && !c->status.code)
+                call_fail(c, rc, "%s", allot_strerror(rc)); /* the nested commit failed */
         }
-        /* a failed call's nested transaction is discarded; the group goes on */
-        (void)allot_store_nested(t, apply_one, c);
+        /* the record of the write, in the write's own transaction: it
+         * commits exactly when the write does */
+        if ((c->method->flags & METHOD_AUDIT) &&
+            (!(n = audit_encode(c, c->status.code, buf, sizeof buf)) ||
+             (rc = allot_store_audit_append(t, buf, n, NULL))))
+            return n ? rc : ALLOT_ENOMEM;
     }
     return 0;
+}
+
+/* With s->lock held: whether the queued audit records are due (the oldest
+ * waited AUDIT_FLUSH_MS); if not, *until is when they will be. */
+static bool audit_due(struct server *s, struct timespec *until)
+{
+    struct timespec now;
+    *until = s->aq_since;
+    until->tv_nsec += (long)AUDIT_FLUSH_MS * 1000000L;
+    while (until->tv_nsec >= 1000000000L) {
+        until->tv_sec++;
+        until->tv_nsec -= 1000000000L;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec > until->tv_sec ||
+           (now.tv_sec == until->tv_sec && now.tv_nsec >= until->tv_nsec);
 }
 
 static void *writer_main(void *arg)
@@ -344,25 +600,55 @@ static void *writer_main(void *arg)
         struct group g;
         struct allot_status st;
         struct call *c, *next;
+        struct timespec until;
+        bool stopping;
         int rc;
 
         pthread_mutex_lock(&s->lock);
-        while (!s->wq_head && !s->writer_stop)
-            pthread_cond_wait(&s->writer_cond, &s->lock);
+        for (;;) {
+            if (s->wq_head || s->writer_stop)
+                break;
+            if (!s->aq_head) {
+                pthread_cond_wait(&s->writer_cond, &s->lock);
+                continue;
+            }
+            if (audit_due(s, &until))
+                break;
+            pthread_cond_timedwait(&s->writer_cond, &s->lock, &until);
+        }
         g.head = s->wq_head;
         s->wq_head = s->wq_tail = NULL;
+        g.audit = s->aq_head;
+        s->aq_head = s->aq_tail = NULL;
+        s->aq_n = 0;
+        stopping = s->writer_stop;
         pthread_mutex_unlock(&s->lock);
-        if (!g.head)
+        if (!g.head && !g.audit)
             break; /* stop requested and nothing left */
 
         allot_status_clear(&st);
         rc = allot_store_write(s->ctx.store, apply_group, &g, &st);
+        if (!rc) {
+            audit_free_list(g.audit);
+        } else if (stopping) {
+            allot_log_error("%zu audit records could not be written at shutdown: %s",
+                            audit_list_len(g.audit), st.msg);
+            audit_free_list(g.audit);
+        } else {
+            audit_requeue(s, g.audit);
+        }
         for (c = g.head; c; c = next) {
             next = c->write_next;
             if (rc) {
                 c->reply = NULL;
                 c->reply_bytes = NULL;
+                c->ntrailing = 0;
                 call_fail_status(c, &st);
+                /* its record was in the transaction that failed: queue one
+                 * that says so */
+                if ((c->method->flags & METHOD_AUDIT) && server_audit(c))
+                    allot_log_error("audit trail backlog full: a failed %s went unrecorded",
+                                    c->method->path);
             }
             call_finish(c);
         }
@@ -437,6 +723,7 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
     }
     s->ctx.store = opt->store;
     s->grace_ms = opt->grace_ms;
+    s->auth = opt->auth;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->writer_cond, NULL);
@@ -467,7 +754,16 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
             grpc_server_register_method(s->grpc, allot_methods[i].path, NULL,
                                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     }
-    creds = grpc_insecure_server_credentials_create();
+    if (opt->tls_cert_pem) {
+        grpc_ssl_pem_key_cert_pair pair = {opt->tls_key_pem, opt->tls_cert_pem};
+        creds = grpc_ssl_server_credentials_create_ex(
+            opt->tls_client_ca_pem, &pair, 1,
+            opt->tls_client_ca_pem ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                   : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+            NULL);
+    } else {
+        creds = grpc_insecure_server_credentials_create();
+    }
     port = grpc_server_add_http2_port(s->grpc, opt->listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {
@@ -549,6 +845,9 @@ void server_stop(struct server *s)
     pthread_join(s->poller, NULL);
     grpc_completion_queue_destroy(s->cq);
 
+    if (s->aq_head) /* queued after the writer's last group: cannot happen */
+        allot_log_error("%zu audit records left unwritten", s->aq_n);
+    audit_free_list(s->aq_head);
     watch_hub_free(s->watches);
     pthread_cond_destroy(&s->writer_cond);
     pthread_cond_destroy(&s->cond);

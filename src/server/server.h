@@ -31,6 +31,8 @@
 #include "allot/err.h"
 #include "allot/store.h"
 
+#include "auth.h"
+
 struct server;
 struct call;
 
@@ -43,12 +45,23 @@ enum handler_result {
 
 typedef enum handler_result (*handler_fn)(struct call *c, const ProtobufCMessage *req);
 
+/* What the server does around a method's handler (struct method.flags). */
+enum method_flag {
+    METHOD_PUBLIC = 1u << 0,        /* needs no credential (health) */
+    METHOD_AUDIT = 1u << 1,         /* every call leaves an audit record */
+    METHOD_MEMBER_SCOPED = 1u << 2, /* reads the request's member_id only: a
+                                       member-scoped (portal) principal may
+                                       call it for its own member */
+};
+
 /* One RPC method allotd serves. */
 struct method {
     const char *path;                           /* "/allot.v1.Allot/PutService" */
     const ProtobufCMessageDescriptor *request;  /* decoded before the handler runs */
     handler_fn handler;
     bool server_streaming;                      /* WatchThresholds */
+    unsigned roles;                             /* enum auth_role bits allowed to call it */
+    unsigned flags;                             /* enum method_flag */
     void *registered;                           /* grpc's handle, set at start */
 };
 
@@ -78,6 +91,8 @@ struct call {
     grpc_metadata_array request_md;
     grpc_byte_buffer *request_payload;
     grpc_call_details details;    /* unregistered calls only */
+    const ProtobufCMessage *req;  /* the decoded request (in arena), once decoded */
+    struct auth_principal principal; /* who is calling; checked before the handler */
 
     /* The reply: a message to send (status OK), or an error status. */
     const ProtobufCMessage *reply;
@@ -145,6 +160,14 @@ struct server_options {
     struct allot_store *store;
     int max_message_bytes;
     int grace_ms;            /* how long shutdown waits for in-flight calls */
+    /* Authentication: NULL serves every call as "anonymous" with every role
+     * (loopback only; main enforces that). Must outlive the server. */
+    const struct auth_config *auth;
+    /* TLS: PEM text, NULL for plaintext. With tls_client_ca_pem, clients
+     * must present a certificate that CA signed (mutual TLS). */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    const char *tls_client_ca_pem;
 };
 
 /* Creates, binds and starts the server. Returns NULL and fills st when the
@@ -155,7 +178,12 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
  * The store stays open. */
 void server_stop(struct server *s);
 
-/* The method table (handlers.c). */
+/* Queues the audit record of c, answered with c->status, for the writer's
+ * next group transaction (audit.h). ALLOT_EBUSY when AUDIT_QUEUE_MAX
+ * records are already waiting. */
+int server_audit(struct call *c);
+
+/* The method table (methods.c). */
 extern struct method allot_methods[];
 extern const unsigned allot_nmethods;
 

@@ -34,6 +34,10 @@ grpc_status_code status_to_grpc(int err)
         return GRPC_STATUS_CANCELLED;
     case ALLOT_EDEADLINE:
         return GRPC_STATUS_DEADLINE_EXCEEDED;
+    case ALLOT_EUNAUTH:
+        return GRPC_STATUS_UNAUTHENTICATED;
+    case ALLOT_EPERM:
+        return GRPC_STATUS_PERMISSION_DENIED;
     case ALLOT_EIO:
     case ALLOT_EFORMAT:
     default:

@@ -3,10 +3,11 @@
  * described here: codec.c (keys and records), catalog.c (services),
  * plans.c, members.c, and for the usage ledger ledger.c (entries, day
  * totals, history), invoices.c (invoices, usage records), events.c
- * (threshold events) and verify.c (allot_ledger_verify).
+ * (threshold events) and verify.c (allot_ledger_verify); audit.c keeps
+ * the audit trail (allot/audit.h).
  *
  * ===================================================================
- * THE ON-DISK FORMAT (schema version 2)
+ * THE ON-DISK FORMAT (schema version 3)
  * ===================================================================
  *
  * 1. Files
@@ -39,7 +40,7 @@
  * 3. Records
  * ----------
  * A value ("record") starts with a record-format byte, 0x01 for every record
- * of schema versions 1 and 2, followed by its fields in a fixed order:
+ * of schema versions 1 to 3, followed by its fields in a fixed order:
  *
  *   u8       one byte
  *   uvar     unsigned LEB128 varint, 1-10 bytes, low 7 bits first
@@ -206,7 +207,34 @@
  *     reversed exactly when its line or record is voided; line ids are
  *     unique within an invoice.
  *
- * 6. Schema versions
+ * 6. Databases of schema version 3: the audit trail
+ * -------------------------------------------------
+ * Version 3 adds one database (audit.c, allot/audit.h):
+ *
+ *   audit       one row per audit record, keyed by its number alone:
+ *               key  seq
+ *               val  01 | the record's bytes (to the end of the value;
+ *                    1..ALLOT_AUDIT_BYTES_MAX). allotd stores an encoded
+ *                    allot.v1.AuditEntry without its seq: who (a token id or
+ *                    "jwt:" and a member id, never a credential), what (the
+ *                    RPC, the ids it named, its status code) and when.
+ *   meta        gains "audit_seq" 00: u64 little-endian, the next number
+ *               to hand out (starts at 1).
+ *
+ * Why. The trail is read in order from a number on (ListAudit pages, an
+ * exporter resuming where it stopped), so records are keyed by number and
+ * appended with MDB_APPEND. A write's record is appended in the write's
+ * own transaction: it exists exactly when the write committed. Numbers come
+ * from a counter, as for events, so that one once committed is never reused:
+ * a gap shows records were removed behind the store's back.
+ *
+ * Invariants:
+ *   - every key is 8 bytes and below audit_seq; every value is 01 and 1 to
+ *     ALLOT_AUDIT_BYTES_MAX bytes;
+ *   - no record is ever changed or deleted: the store has no code that
+ *     could.
+ *
+ * 7. Schema versions
  * ------------------
  * At open (schema_open below): an environment with no databases at all is
  * new and is stamped with ALLOT__SCHEMA_VERSION. One with a meta database
@@ -225,6 +253,9 @@
  *            that is run again (a store stamped 1 by hand) keeps numbering
  *            where it was. A version 1 store has no usage, so there is
  *            nothing to index.
+ *   2 -> 3   creates audit and sets the counter "audit_seq" the same way
+ *            (one past the last key, unless it is there). Nothing that
+ *            happened before the upgrade is in the trail.
  *
  * The databases a version has must exist when a store of that version is
  * opened (ALLOT_ECORRUPT otherwise); only those added after it are created.
@@ -279,7 +310,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define ALLOT__SCHEMA_VERSION 2u /* written to new stores */
+#define ALLOT__SCHEMA_VERSION 3u /* written to new stores */
 #define ALLOT__SCHEMA_MIN 1u     /* oldest version this build reads */
 
 #define MAP_SIZE_DEFAULT ((size_t)64 << 20)
@@ -300,6 +331,7 @@ static const char *const db_names[ALLOT__DB_COUNT] = {
     [ALLOT__DB_INVOICES] = "invoices",
     [ALLOT__DB_USAGE] = "usage",
     [ALLOT__DB_EVENTS] = "events",
+    [ALLOT__DB_AUDIT] = "audit",
 };
 
 /* The schema version that added each database. */
@@ -307,7 +339,7 @@ static const unsigned db_since[ALLOT__DB_COUNT] = {
     [ALLOT__DB_META] = 1,       [ALLOT__DB_SERVICES] = 1, [ALLOT__DB_PLANS] = 1,
     [ALLOT__DB_MEMBERS] = 1,    [ALLOT__DB_LEDGER] = 2,   [ALLOT__DB_HISTORY] = 2,
     [ALLOT__DB_USAGE_DAYS] = 2, [ALLOT__DB_INVOICES] = 2, [ALLOT__DB_USAGE] = 2,
-    [ALLOT__DB_EVENTS] = 2,
+    [ALLOT__DB_EVENTS] = 2,     [ALLOT__DB_AUDIT] = 3,
 };
 
 static const char meta_schema_key[] = "schema_version"; /* stored with its NUL */
@@ -655,6 +687,13 @@ static int upgrade_to_2(struct allot_store *s, MDB_txn *txn, struct allot_status
     return 0;
 }
 
+/* What version 3 adds to a store of version 2 (or to a new one): the audit
+ * counter. Its database was created by the caller. */
+static int upgrade_to_3(struct allot_store *s, MDB_txn *txn, struct allot_status *st)
+{
+    return seq_counter_init(s, txn, ALLOT__META_AUDIT_SEQ, ALLOT__DB_AUDIT, st);
+}
+
 /* Opens the databases, stamping a new environment or checking the version of
  * an existing one and upgrading it (see "Schema versions" above). */
 static int schema_open(struct allot_store *s, struct allot_status *st)
@@ -687,7 +726,8 @@ static int schema_open(struct allot_store *s, struct allot_status *st)
                 goto out;
             }
         }
-        if ((rc = upgrade_to_2(s, txn, st)) || (rc = stamp_version(s, txn, st)))
+        if ((rc = upgrade_to_2(s, txn, st)) || (rc = upgrade_to_3(s, txn, st)) ||
+            (rc = stamp_version(s, txn, st)))
             goto out;
         version = ALLOT__SCHEMA_VERSION;
     } else if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
@@ -745,6 +785,8 @@ static int schema_open(struct allot_store *s, struct allot_status *st)
         }
         /* Upgrades, oldest first, then the new stamp. */
         if (found < 2 && (rc = upgrade_to_2(s, txn, st)))
+            goto out;
+        if (found < 3 && (rc = upgrade_to_3(s, txn, st)))
             goto out;
         if (found < ALLOT__SCHEMA_VERSION && (rc = stamp_version(s, txn, st)))
             goto out;
@@ -804,6 +846,28 @@ int allot__meta_seq_put(struct allot_txn *t, const char *name, uint64_t next)
 /* ------------------------------------------------------------ open, close */
 
 /* Creates the data directory (not its parents) when missing. */
+/* ALLOT_EFORMAT when data.mdb is shorter than the pages LMDB says it has. */
+static int check_file_size(struct allot_store *s, struct allot_status *st)
+{
+    char f[4096];
+    struct stat sb;
+    MDB_envinfo info;
+    MDB_stat ms;
+
+    if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &ms))
+        return allot_status_set(st, ALLOT_EIO, "cannot read the state of %s", s->path);
+    snprintf(f, sizeof f, "%s/data.mdb", s->path);
+    if (stat(f, &sb) != 0)
+        return allot_status_set(st, ALLOT_EIO, "cannot stat %s: %s", f, strerror(errno));
+    if ((uint64_t)sb.st_size < ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize)
+        return allot_status_set(st, ALLOT_EFORMAT,
+                                "%s is truncated: %lld bytes, but it records %llu pages of %u bytes "
+                                "(an interrupted copy?)",
+                                f, (long long)sb.st_size,
+                                (unsigned long long)info.me_last_pgno + 1, ms.ms_psize);
+    return 0;
+}
+
 static int make_dir(const char *path, struct allot_status *st)
 {
     struct stat sb;
@@ -858,6 +922,21 @@ int allot_store_open(struct allot_store **out, const struct allot_store_options 
     }
     mu_ok = true;
 
+    if (opt->must_exist) {
+        char f[4096];
+        struct stat sb;
+        if (stat(s->path, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+            rc = allot_status_set(st, ALLOT_EFORMAT, "data directory %s is not a directory",
+                                  s->path);
+            goto out;
+        }
+        snprintf(f, sizeof f, "%s/data.mdb", s->path);
+        if (stat(f, &sb) != 0) {
+            rc = allot_status_set(st, ALLOT_ENOTFOUND, "data directory %s holds no store (%s: %s)",
+                                  s->path, f, strerror(errno));
+            goto out;
+        }
+    }
     if ((rc = make_dir(s->path, st)))
         goto out;
     if ((mrc = mdb_env_create(&s->env))) {
@@ -893,6 +972,10 @@ int allot_store_open(struct allot_store **out, const struct allot_store_options 
     s->map_size = env_map_size(s->env);
     if (s->map_size_max < s->map_size)
         s->map_size_max = s->map_size;
+    /* LMDB trusts the page count recorded in the file; a truncated
+     * data.mdb (an interrupted copy) would fault (SIGBUS) on first read. */
+    if ((rc = check_file_size(s, st)))
+        goto out;
 
     if ((rc = schema_open(s, st)))
         goto out;

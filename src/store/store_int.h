@@ -15,7 +15,7 @@
 #include "codec.h"
 
 /* The databases, in the order they are opened: those of schema version 1,
- * then those version 2 added (store.c, "Databases"). */
+ * then those each later version added (store.c, "Databases"). */
 enum allot__db {
     ALLOT__DB_META,
     ALLOT__DB_SERVICES,
@@ -28,6 +28,8 @@ enum allot__db {
     ALLOT__DB_INVOICES,
     ALLOT__DB_USAGE,
     ALLOT__DB_EVENTS,
+    /* schema version 3: the audit trail (audit.c) */
+    ALLOT__DB_AUDIT,
     ALLOT__DB_COUNT
 };
 
@@ -35,6 +37,7 @@ enum allot__db {
  * the next number to hand out, u64 little-endian. */
 #define ALLOT__META_ENTRY_SEQ "entry_seq"
 #define ALLOT__META_EVENT_SEQ "event_seq"
+#define ALLOT__META_AUDIT_SEQ "audit_seq"
 
 /* Room for the databases later schema versions add (see the essay). */
 #define ALLOT__MAXDBS 32

@@ -1667,14 +1667,14 @@ static void schema_upgrades_from_v1(void **state)
 
     make_v1_store(f->path);
     assert_int_equal(open_store(f, 0, &st), 0);
-    assert_int_equal(allot_store_schema_version(f->s), 2);
+    assert_int_equal(allot_store_schema_version(f->s), 3);
     in_write(f, upgraded_use); /* entry 1, event 1 */
     allot_store_close(f->s);
     f->s = NULL;
 
-    /* on disk it is version 2 now */
+    /* on disk it is version 3 now */
     assert_int_equal(open_store(f, 0, &st), 0);
-    assert_int_equal(allot_store_schema_version(f->s), 2);
+    assert_int_equal(allot_store_schema_version(f->s), 3);
     in_write(f, upgraded_use); /* entry 2, event 2 */
     allot_store_close(f->s);
     f->s = NULL;
@@ -1682,7 +1682,7 @@ static void schema_upgrades_from_v1(void **state)
     /* an upgrade run again (stamped 1 by hand) keeps the numbering */
     stamp(f->path, 1, NULL);
     assert_int_equal(open_store(f, 0, &st), 0);
-    assert_int_equal(allot_store_schema_version(f->s), 2);
+    assert_int_equal(allot_store_schema_version(f->s), 3);
     in_write(f, upgraded_use); /* entry 3, event 3 */
     allot_store_close(f->s);
     f->s = NULL;
@@ -1696,10 +1696,10 @@ static void schema_upgrades_from_v1(void **state)
     assert_int_equal(open_store(f, 0, &st), 0);
     allot_store_close(f->s);
     f->s = NULL;
-    /* versions beyond 2 are refused */
-    stamp(f->path, 3, NULL);
+    /* versions beyond 3 are refused */
+    stamp(f->path, 4, NULL);
     assert_int_equal(open_store(f, 0, &st), ALLOT_EFORMAT);
-    assert_non_null(strstr(st.msg, "understands up to 2"));
+    assert_non_null(strstr(st.msg, "understands up to 3"));
 }
 
 /* ------------------------------------------------------- corrupt records */

@@ -355,11 +355,11 @@ static void open_creates_directory_and_stamps_version(void **state)
     assert_int_equal(stat(f->path, &sb), 0);
     assert_true(S_ISDIR(sb.st_mode));
     assert_int_equal(sb.st_mode & 0777, 0700);
-    assert_int_equal(allot_store_schema_version(f->s), 2);
+    assert_int_equal(allot_store_schema_version(f->s), 3);
     allot_store_close(f->s);
     f->s = NULL;
 
-    /* What is on disk: meta holds "schema_version" 00 -> u32 LE 2. */
+    /* What is on disk: meta holds "schema_version" 00 -> u32 LE 3. */
     assert_int_equal(mdb_env_create(&env), 0);
     assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
     assert_int_equal(mdb_env_open(env, f->path, MDB_RDONLY, 0600), 0);
@@ -367,14 +367,14 @@ static void open_creates_directory_and_stamps_version(void **state)
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
     assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
     assert_int_equal(v.mv_size, 4);
-    assert_memory_equal(v.mv_data, "\x02\x00\x00\x00", 4);
+    assert_memory_equal(v.mv_data, "\x03\x00\x00\x00", 4);
     assert_int_equal(mdb_dbi_open(txn, "services", 0, &dbi), 0);
     assert_int_equal(mdb_dbi_open(txn, "plans", 0, &dbi), 0);
     assert_int_equal(mdb_dbi_open(txn, "members", 0, &dbi), 0);
     mdb_txn_abort(txn);
     mdb_env_close(env);
     reopen(f);
-    assert_int_equal(allot_store_schema_version(f->s), 2);
+    assert_int_equal(allot_store_schema_version(f->s), 3);
 }
 
 /* Writes version into the meta database with the raw LMDB API. */
@@ -409,7 +409,7 @@ static void newer_schema_version_is_refused(void **state)
     assert_null(f->s);
     assert_int_equal(st.code, ALLOT_EFORMAT);
     snprintf(want, sizeof want,
-             "data directory %s has schema version 7; this allotd understands up to 2", f->path);
+             "data directory %s has schema version 7; this allotd understands up to 3", f->path);
     assert_string_equal(st.msg, want);
 
     /* version 0 and a malformed version are refused too */
@@ -1292,7 +1292,7 @@ static const char *self_exe; /* argv[0]; not /proc/self/exe, which is valgrind u
 
 static int grow_child(const char *path)
 {
-    struct allot_store_options o = {path, 64 * 1024, 0, true};
+    struct allot_store_options o = {path, 64 * 1024, 0, true, false};
     struct allot_store *s;
     struct allot_status st;
     struct batch b = {0, 3000, 0};
