@@ -102,24 +102,35 @@ def channel_options():
             ("grpc.max_receive_message_length", -1)]
 
 
+def bearer(token):
+    """Call metadata that carries token as allotd expects it."""
+    return [("authorization", "Bearer " + token)]
+
+
 class TimeoutStub:
     """Wraps a generated stub so that every call carries a deadline
-    (RPC_TIMEOUT unless the caller passes timeout=)."""
+    (RPC_TIMEOUT unless the caller passes timeout=) and, when metadata is
+    given (e.g. bearer(token)), that metadata unless the caller passes its
+    own."""
 
-    def __init__(self, stub):
+    def __init__(self, stub, metadata=None):
         self._stub = stub
+        self._metadata = list(metadata) if metadata else None
+
+    def _kw(self, kw):
+        kw = dict({"timeout": RPC_TIMEOUT}, **kw)
+        if self._metadata is not None:
+            kw.setdefault("metadata", self._metadata)
+        return kw
 
     def __getattr__(self, name):
         method = getattr(self._stub, name)
 
         def call(request, **kw):
-            kw.setdefault("timeout", RPC_TIMEOUT)
-            return method(request, **kw)
+            return method(request, **self._kw(kw))
 
-        call.with_call = lambda request, **kw: method.with_call(
-            request, **dict({"timeout": RPC_TIMEOUT}, **kw))
-        call.future = lambda request, **kw: method.future(
-            request, **dict({"timeout": RPC_TIMEOUT}, **kw))
+        call.with_call = lambda request, **kw: method.with_call(request, **self._kw(kw))
+        call.future = lambda request, **kw: method.future(request, **self._kw(kw))
         return call
 
 
@@ -129,10 +140,22 @@ class StartError(AssertionError):
 
 class Server:
     """One allotd process. Start it with start(); stop it with stop()
-    (SIGTERM, asserts exit code 0) or kill() (SIGKILL)."""
+    (SIGTERM, asserts exit code 0) or kill() (SIGKILL).
+
+    Security (all optional; the defaults are plaintext, no credentials):
+      tls_root          PEM bytes of the CA the client trusts: the harness
+                        then talks TLS (health checks included)
+      tls_client_key,   PEM bytes of the client's key and certificate chain,
+      tls_client_chain  for servers that require client certificates
+      token             sent as "authorization: Bearer <token>" by self.stub
+      listen_host       the host given to --listen (default 127.0.0.1); the
+                        harness always connects to 127.0.0.1
+    Server flags themselves (--tls-cert, --auth-config, ...) go in
+    extra_args."""
 
     def __init__(self, workdir, data_dir=None, port=None, extra_args=(), env=None,
-                 use_flags=True):
+                 use_flags=True, tls_root=None, tls_client_key=None, tls_client_chain=None,
+                 token=None, listen_host="127.0.0.1"):
         self.workdir = workdir
         self.data_dir = data_dir or os.path.join(workdir, "data")
         self.fixed_port = port
@@ -140,6 +163,11 @@ class Server:
         self.extra_args = list(extra_args)
         self.env = env
         self.use_flags = use_flags
+        self.tls_root = tls_root
+        self.tls_client_key = tls_client_key
+        self.tls_client_chain = tls_client_chain
+        self.token = token
+        self.listen_host = listen_host
         self.proc = None
         self.log_path = None
         self.logs = []          # every log file this object wrote, in order
@@ -152,6 +180,29 @@ class Server:
     def address(self):
         return "127.0.0.1:%d" % self.port
 
+    @property
+    def listen_address(self):
+        return "%s:%d" % (self.listen_host, self.port)
+
+    def new_channel(self, tls_root=None, tls_client_key=None, tls_client_chain=None,
+                    plaintext=False):
+        """A channel to the server: TLS with this server's tls_* settings (or
+        the ones given) unless plaintext or none is set."""
+        root = tls_root if tls_root is not None else self.tls_root
+        key = tls_client_key if tls_client_key is not None else self.tls_client_key
+        chain = tls_client_chain if tls_client_chain is not None else self.tls_client_chain
+        if plaintext or root is None:
+            return grpc.insecure_channel(self.address, options=channel_options())
+        creds = grpc.ssl_channel_credentials(root_certificates=root, private_key=key,
+                                             certificate_chain=chain)
+        return grpc.secure_channel(self.address, creds, options=channel_options())
+
+    def stub_for(self, channel=None, token=None):
+        """A TimeoutStub on channel (default: self.channel) sending token
+        (None: no credentials)."""
+        ch = channel if channel is not None else self.channel
+        return TimeoutStub(pb_grpc.AllotStub(ch), bearer(token) if token else None)
+
     # -- lifecycle ---------------------------------------------------------
     def _spawn(self):
         os.makedirs(self.data_dir, exist_ok=True)
@@ -163,9 +214,9 @@ class Server:
         if self.env:
             env.update(self.env)
         if self.use_flags:
-            argv += ["--listen", self.address, "--data", self.data_dir]
+            argv += ["--listen", self.listen_address, "--data", self.data_dir]
         else:
-            env["ALLOT_LISTEN"] = self.address
+            env["ALLOT_LISTEN"] = self.listen_address
             env["ALLOT_DATA"] = self.data_dir
         argv += self.extra_args
         with open(self.log_path, "ab") as log:
@@ -192,8 +243,9 @@ class Server:
                         and not port_is_free(self.port)):
                     continue  # somebody took the port meanwhile: another one
                 raise
-            self.channel = grpc.insecure_channel(self.address, options=channel_options())
-            self.stub = TimeoutStub(pb_grpc.AllotStub(self.channel))
+            self.channel = self.new_channel()
+            self.stub = TimeoutStub(pb_grpc.AllotStub(self.channel),
+                                    bearer(self.token) if self.token else None)
             return self
         raise last
 
@@ -209,7 +261,7 @@ class Server:
                 self.kill()
                 raise StartError("allotd did not answer SERVING within %.0f s:\n%s"
                                  % (timeout, self.log_text()))
-            ch = grpc.insecure_channel(self.address)
+            ch = self.new_channel()
             try:
                 resp = health_check(ch, "", timeout=0.5)
                 if resp.status == SERVING:
@@ -430,3 +482,98 @@ class AllotTestCase(unittest.TestCase):
                               "message %r does not name %r" % (e.details(), field))
             return e
         self.fail("want %s naming %r, got OK: %r" % (code, field, resp))
+
+
+# ---------------------------------------------------------------------------
+# Fault, backup and soak helpers (test_faults, test_backup, test_soak).
+# Additive only: nothing above depends on them.
+# ---------------------------------------------------------------------------
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                     "ThreadSanitizer", "runtime error:")
+
+
+def sanitizer_reports(text):
+    """The lines of text that look like a sanitizer report ([] when none).
+    ASan exits with 1 by default, so an expected "exit 1" must also be
+    checked for these."""
+    return [ln for ln in text.splitlines() if any(m in ln for m in SANITIZER_MARKERS)]
+
+
+def allotd_is_sanitized():
+    """True when allotd was built with AddressSanitizer (ALLOT_SANITIZE=ON)."""
+    with open(allotd_path(), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def run_allotd(args, timeout=60, cwd=None, env=None, user=None, group=None):
+    """Runs `allotd ARGS` to completion (for --verify, --backup, or a start
+    that must fail). Returns (exit code, stdout + stderr). user/group: run
+    as that uid/gid (tests running as root use it to meet a permission
+    check). Kills it and raises AssertionError if it does not exit within
+    timeout."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    kw = {}
+    if user is not None:
+        kw.update(user=user, group=group if group is not None else user, extra_groups=[])
+    argv = [allotd_path()] + list(args)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, cwd=cwd or tempfile.gettempdir(), env=e, **kw)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        raise AssertionError("`%s` did not exit within %.0f s:\n%s"
+                             % (" ".join(argv), timeout, out.decode("utf-8", "replace")))
+    return p.returncode, out.decode("utf-8", "replace")
+
+
+def run_backup(data_dir, dest, timeout=60):
+    """Runs `allotd --backup DEST --data DIR`; returns (exit code, output)."""
+    return run_allotd(["--backup", dest, "--data", data_dir], timeout=timeout)
+
+
+def start_must_fail(data_dir, extra_args=(), timeout=15, user=None):
+    """Starts allotd to serve on a free loopback port with --data data_dir
+    (which, unlike Server.start, is not created first) and waits for it to
+    exit. Returns (exit code, output); AssertionError if it is still
+    running after timeout (it is then killed)."""
+    args = ["--listen", "127.0.0.1:%d" % free_port(), "--data", data_dir] + list(extra_args)
+    return run_allotd(args, timeout=timeout, user=user)
+
+
+def proc_status_kib(pid):
+    """The kB fields of /proc/PID/status (VmRSS, RssAnon, RssFile, VmHWM,
+    ...) as a dict of ints, in KiB."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            k, _, v = ln.partition(":")
+            v = v.split()
+            if len(v) == 2 and v[1] == "kB":
+                out[k] = int(v[0])
+    return out
+
+
+def tree_digest(path):
+    """A digest of every regular file under path except LMDB's lock.mdb
+    (names and contents): equal digests mean nothing was written."""
+    import hashlib
+    h = hashlib.sha256()
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            h.update(f.read())
+        return h.hexdigest()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            if name == "lock.mdb":
+                continue
+            p = os.path.join(root, name)
+            h.update(os.path.relpath(p, path).encode() + b"\0")
+            with open(p, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()
