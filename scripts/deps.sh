@@ -11,6 +11,7 @@ ALLOT_PACKAGES=(
   lmdb-utils openssl
   libjansson-dev libjwt-dev libssl-dev
   gnuplot-nox
+  clang libclang-rt-14-dev
   chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
