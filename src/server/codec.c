@@ -25,10 +25,16 @@ static void arena_pb_free(void *data, void *ptr)
     (void)ptr; /* freed with the arena */
 }
 
+ProtobufCAllocator codec_allocator(struct allot_arena *a)
+{
+    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, a};
+    return alloc;
+}
+
 int codec_unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, struct allot_arena *a,
                  const ProtobufCMessage **out)
 {
-    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, a};
+    ProtobufCAllocator alloc = codec_allocator(a);
     grpc_byte_buffer_reader reader;
     grpc_slice slice;
     ProtobufCMessage *m;
@@ -210,8 +216,7 @@ int codec_member_in(const Allot__V1__Member *in, const char *prefix, struct allo
 
 /* ------------------------------------------------------------ model->proto */
 
-/* A fresh message of type d, initialised to its defaults, in the arena. */
-static void *msg_new(struct allot_arena *a, const ProtobufCMessageDescriptor *d)
+void *codec_msg_new(struct allot_arena *a, const ProtobufCMessageDescriptor *d)
 {
     void *m = allot_arena_alloc(a, d->sizeof_message);
     if (m)
@@ -221,7 +226,7 @@ static void *msg_new(struct allot_arena *a, const ProtobufCMessageDescriptor *d)
 
 Allot__V1__Service *codec_service_out(struct allot_arena *a, const struct allot_service *s)
 {
-    Allot__V1__Service *o = msg_new(a, &allot__v1__service__descriptor);
+    Allot__V1__Service *o = codec_msg_new(a, &allot__v1__service__descriptor);
     if (!o)
         return NULL;
     o->code = (char *)s->code;
@@ -232,7 +237,7 @@ Allot__V1__Service *codec_service_out(struct allot_arena *a, const struct allot_
 
 Allot__V1__Period *codec_period_out(struct allot_arena *a, const struct allot_period *p)
 {
-    Allot__V1__Period *o = msg_new(a, &allot__v1__period__descriptor);
+    Allot__V1__Period *o = codec_msg_new(a, &allot__v1__period__descriptor);
     if (!o)
         return NULL;
     o->kind = (Allot__V1__PeriodKind)p->kind;
@@ -244,7 +249,7 @@ Allot__V1__Period *codec_period_out(struct allot_arena *a, const struct allot_pe
 
 static Allot__V1__Rule *rule_out(struct allot_arena *a, const struct allot_rule *r)
 {
-    Allot__V1__Rule *o = msg_new(a, &allot__v1__rule__descriptor);
+    Allot__V1__Rule *o = codec_msg_new(a, &allot__v1__rule__descriptor);
     uint32_t i;
     if (!o)
         return NULL;
@@ -259,13 +264,13 @@ static Allot__V1__Rule *rule_out(struct allot_arena *a, const struct allot_rule 
     o->pool = (Allot__V1__PoolKind)r->pool;
     o->member_cap = r->member_cap;
     if (r->has_overage_price) {
-        o->overage_price = msg_new(a, &allot__v1__price__descriptor);
+        o->overage_price = codec_msg_new(a, &allot__v1__price__descriptor);
         if (!o->overage_price)
             return NULL;
         o->overage_price->cents = r->overage_price;
     }
     o->overage_payer = (Allot__V1__Payer)r->payer;
-    o->thresholds = msg_new(a, &allot__v1__thresholds__descriptor);
+    o->thresholds = codec_msg_new(a, &allot__v1__thresholds__descriptor);
     if (!o->thresholds)
         return NULL;
     o->thresholds->n_percents = r->nthresholds;
@@ -280,7 +285,7 @@ static Allot__V1__Rule *rule_out(struct allot_arena *a, const struct allot_rule 
 Allot__V1__PlanVersion *codec_version_out(struct allot_arena *a,
                                           const struct allot_plan_version *v)
 {
-    Allot__V1__PlanVersion *o = msg_new(a, &allot__v1__plan_version__descriptor);
+    Allot__V1__PlanVersion *o = codec_msg_new(a, &allot__v1__plan_version__descriptor);
     uint32_t i;
     if (!o || !(o->effective_from = codec_date_out(a, v->effective_from)))
         return NULL;
@@ -296,7 +301,7 @@ Allot__V1__PlanVersion *codec_version_out(struct allot_arena *a,
 
 Allot__V1__Plan *codec_plan_out(struct allot_arena *a, const struct allot_plan *p)
 {
-    Allot__V1__Plan *o = msg_new(a, &allot__v1__plan__descriptor);
+    Allot__V1__Plan *o = codec_msg_new(a, &allot__v1__plan__descriptor);
     uint32_t i;
     if (!o)
         return NULL;
@@ -314,7 +319,7 @@ Allot__V1__Plan *codec_plan_out(struct allot_arena *a, const struct allot_plan *
 
 Allot__V1__Member *codec_member_out(struct allot_arena *a, const struct allot_member *m)
 {
-    Allot__V1__Member *o = msg_new(a, &allot__v1__member__descriptor);
+    Allot__V1__Member *o = codec_msg_new(a, &allot__v1__member__descriptor);
     uint32_t i;
     if (!o)
         return NULL;
@@ -329,7 +334,7 @@ Allot__V1__Member *codec_member_out(struct allot_arena *a, const struct allot_me
     if (!o->enrollments)
         return NULL;
     for (i = 0; i < m->nenrollments; i++) {
-        Allot__V1__Enrollment *e = msg_new(a, &allot__v1__enrollment__descriptor);
+        Allot__V1__Enrollment *e = codec_msg_new(a, &allot__v1__enrollment__descriptor);
         if (!e)
             return NULL;
         e->plan_id = (char *)m->enrollments[i].plan_id;

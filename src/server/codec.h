@@ -17,6 +17,13 @@
 
 #include "allot/v1/allot.pb-c.h"
 
+/* A protobuf-c allocator that hands out memory from a and never frees:
+ * whatever protobuf-c unpacks with it dies with the arena. */
+ProtobufCAllocator codec_allocator(struct allot_arena *a);
+/* A fresh message of type d, initialised to its defaults, in a; NULL when
+ * out of memory. */
+void *codec_msg_new(struct allot_arena *a, const ProtobufCMessageDescriptor *d);
+
 /* Decodes bb (NULL: an empty message) as message type d. ALLOT_EINVAL when
  * the bytes are not such a message, ALLOT_ENOMEM when the arena is full. */
 int codec_unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, struct allot_arena *a,

@@ -9,14 +9,6 @@
  * reached" - set when something was billed because an allotment ran out. */
 #define CARC_BENEFIT_MAXIMUM "119"
 
-static void *msg_new(struct allot_arena *a, const ProtobufCMessageDescriptor *d)
-{
-    void *m = allot_arena_alloc(a, d->sizeof_message);
-    if (m)
-        protobuf_c_message_init(d, m);
-    return m;
-}
-
 char *reply_period_start(struct allot_arena *a, const struct allot_rule *r, allot_date start)
 {
     if (r->period.kind == ALLOT_PERIOD_LIFETIME)
@@ -49,7 +41,7 @@ const char *reply_x12_period(const struct allot_period *p)
 
 Allot__V1__RuleUse *reply_rule_use(struct allot_arena *a, const struct allot_rule_use *u)
 {
-    Allot__V1__RuleUse *o = msg_new(a, &allot__v1__rule_use__descriptor);
+    Allot__V1__RuleUse *o = codec_msg_new(a, &allot__v1__rule_use__descriptor);
     if (!o)
         return NULL;
     o->rule_key = (char *)u->rule->key;
@@ -78,7 +70,7 @@ void reply_invoice_init(struct reply_invoice *ri, struct allot_arena *a, const c
 static Allot__V1__AmountDue *amount_due(struct allot_arena *a, enum allot_payer payer,
                                         const char *payer_id, int64_t cents)
 {
-    Allot__V1__AmountDue *d = msg_new(a, &allot__v1__amount_due__descriptor);
+    Allot__V1__AmountDue *d = codec_msg_new(a, &allot__v1__amount_due__descriptor);
     if (!d)
         return NULL;
     d->payer = (Allot__V1__Payer)payer;
@@ -103,7 +95,7 @@ int reply_invoice_line(struct reply_invoice *ri, const struct allot_priced_line 
         ri->msg.lines = lines;
         ri->cap = cap;
     }
-    if (!(o = msg_new(a, &allot__v1__priced_line__descriptor)))
+    if (!(o = codec_msg_new(a, &allot__v1__priced_line__descriptor)))
         return ALLOT_ENOMEM;
     o->line_id = (char *)pl->line->line_id;
     o->service_code = (char *)pl->line->service_code;
@@ -200,21 +192,10 @@ int reply_invoice_pack(struct reply_invoice *ri, const uint8_t **out, size_t *n)
     return pack(ri->a, &ri->msg.base, out, n);
 }
 
-static void *pb_alloc(void *data, size_t size)
-{
-    return allot_arena_alloc(data, size);
-}
-
-static void pb_free(void *data, void *ptr)
-{
-    (void)data;
-    (void)ptr;
-}
-
 int reply_invoice_replay(struct allot_arena *a, const struct allot_invoice_rec *rec,
                          const uint8_t **out, size_t *n)
 {
-    ProtobufCAllocator alloc = {pb_alloc, pb_free, a};
+    ProtobufCAllocator alloc = codec_allocator(a);
     Allot__V1__PriceInvoiceResponse *m;
     uint32_t i, k;
     bool any = false;
@@ -248,7 +229,7 @@ int reply_threshold_events(struct allot_txn *t, struct allot_arena *a,
 {
     uint32_t i;
     for (i = 0; i < u->ncrossed; i++) {
-        Allot__V1__ThresholdEvent *e = msg_new(a, &allot__v1__threshold_event__descriptor);
+        Allot__V1__ThresholdEvent *e = codec_msg_new(a, &allot__v1__threshold_event__descriptor);
         const uint8_t *bytes;
         uint64_t seq;
         size_t n;

@@ -27,6 +27,7 @@
 #include "allot/ledger.h"
 #include "allot/validate.h"
 
+#include "codec.h"
 #include "handlers.h"
 #include "log.h"
 #include "server.h"
@@ -105,22 +106,11 @@ static void watch_finish(struct watch *w)
     }
 }
 
-static void *pb_alloc(void *data, size_t size)
-{
-    return allot_arena_alloc(data, size);
-}
-
-static void pb_free(void *data, void *ptr)
-{
-    (void)data;
-    (void)ptr; /* freed with the arena */
-}
-
 /* Does this encoded event belong to the watch? (its member filter) */
 static bool watch_wants(const struct watch *w, const uint8_t *bytes, size_t n,
                         struct allot_arena *a)
 {
-    ProtobufCAllocator alloc = {pb_alloc, pb_free, a};
+    ProtobufCAllocator alloc = codec_allocator(a);
     Allot__V1__ThresholdEvent *e;
     if (!w->member[0])
         return true;
