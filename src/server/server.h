@@ -68,6 +68,7 @@ struct method {
 enum call_state {
     CALL_REQUESTED,  /* waiting for a client */
     CALL_WRITING,    /* queued for the writer thread */
+    CALL_REPLYING,   /* committed: the head of a group the poller will answer */
     CALL_FINISHING,  /* final batch started */
     CALL_STREAMING,  /* owned by a stream; its batches use stream tags */
     CALL_STREAM_OP,  /* not a call: a struct stream_tag */
