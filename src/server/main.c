@@ -321,6 +321,7 @@ int main(int argc, char **argv)
     struct allot_store *store = NULL;
     struct allot_status st;
     struct server *srv;
+    char port[24] = "";
     sigset_t sigs;
     const char *backup_dir = NULL, *map_max = getenv("ALLOT_MAP_MAX");
     const char *tls_cert = getenv("ALLOT_TLS_CERT"), *tls_key = getenv("ALLOT_TLS_KEY");
@@ -497,7 +498,10 @@ int main(int argc, char **argv)
         rc = 1;
         goto fail_options;
     }
-    allot_log_info("listening on %s (%s%s, %s), data in %s", listen, cert_pem ? "TLS" : "plaintext",
+    if (strncmp(listen, "unix:", 5) != 0)
+        snprintf(port, sizeof port, "port %d; ", server_port(srv));
+    allot_log_info("listening on %s (%s%s%s, %s), data in %s", listen, port,
+                   cert_pem ? "TLS" : "plaintext",
                    ca_pem ? " with client certificates" : "",
                    have_auth ? "authentication on" : "authentication OFF", data);
 

@@ -64,6 +64,7 @@ struct server {
     grpc_completion_queue *cq;
     pthread_t poller;
     int grace_ms;
+    int port; /* as grpc_server_add_http2_port returned it */
 
     /* the shutdown tag: its address is unique among tags */
     char shutdown_tag;
@@ -808,6 +809,7 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
         free(s);
         return NULL;
     }
+    s->port = port;
     grpc_server_start(s->grpc);
 
     for (i = 0; i < allot_nmethods; i++)
@@ -817,8 +819,15 @@ struct server *server_start(const struct server_options *opt, struct allot_statu
         request_call(s, NULL);
 
     pthread_create(&s->writer, NULL, writer_main, s);
+    pthread_setname_np(s->writer, "allot-writer"); /* for top -H, perf, gdb */
     pthread_create(&s->poller, NULL, poller_main, s);
+    pthread_setname_np(s->poller, "allot-poller");
     return s;
+}
+
+int server_port(const struct server *s)
+{
+    return s->port;
 }
 
 void server_stop(struct server *s)

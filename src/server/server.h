@@ -174,6 +174,9 @@ struct server_options {
 /* Creates, binds and starts the server. Returns NULL and fills st when the
  * address cannot be bound. */
 struct server *server_start(const struct server_options *opt, struct allot_status *st);
+/* The port grpc_server_add_http2_port reported: for TCP the bound port
+ * (the kernel's choice when asked for port 0); for a unix: socket, 1. */
+int server_port(const struct server *s);
 /* Stops accepting, lets in-flight calls finish (up to grace_ms, then cancels
  * them), drains the writer and the completion queue, and frees the server.
  * The store stays open. */

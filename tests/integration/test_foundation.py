@@ -6,6 +6,7 @@ Run: ctest -L integration   (or, with ALLOTD and ALLOT_PYGEN exported,
 """
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -775,6 +776,25 @@ class Lifecycle(AllotTestCase):
         s.stop()
         stopped = s.log_text().splitlines()[1:]
         self.assertGreater(len(stopped), len(started), "nothing logged at stop")
+
+    def test_port_zero_logs_the_port_chosen(self):
+        data = os.path.join(self.tmpdir(), "data0")
+        p = subprocess.Popen([harness.allotd_path(), "--listen", "127.0.0.1:0", "--data", data],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, cwd=self.tmpdir())
+        try:
+            line = p.stderr.readline().decode("utf-8", "replace")
+            m = re.search(r"listening on 127\.0\.0\.1:0 \(port (\d+);", line)
+            self.assertTrue(m, "no port in the start line: %r" % line)
+            port = int(m.group(1))
+            self.assertGreater(port, 0)
+            with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+                self.assertEqual(harness.health_check(ch, "").status,
+                                 health_pb2.HealthCheckResponse.SERVING)
+        finally:
+            p.terminate()
+            p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 0)
 
     def _run(self, *args):
         return subprocess.run([harness.allotd_path()] + list(args), stdin=subprocess.DEVNULL,
