@@ -7,23 +7,29 @@
 #ifndef ALLOTCTL_CLI_H
 #define ALLOTCTL_CLI_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "creds.h"
 #include "rpc.h"
 #include "status.h"
 
 #define CLI_DEFAULT_ADDR "127.0.0.1:50051"
 #define CLI_DEFAULT_TIMEOUT_S 10.0
 #define CLI_MAX_ARGS 256
+/* A message about a failed call: the server's details and our advice. */
+#define CLI_MSG_MAX (RPC_DETAILS_MAX + 512)
 
 struct command;
 
 struct cli {
-    const char *addr; /* --addr, $ALLOT_ADDR, or CLI_DEFAULT_ADDR */
-    double timeout_s; /* --timeout */
-    int json;         /* --json */
+    const char *addr;           /* --addr, $ALLOT_ADDR, or CLI_DEFAULT_ADDR */
+    double timeout_s;           /* --timeout */
+    int json;                   /* --json */
+    struct creds_opts sec_opts; /* --tls-*, --token-file, then the environment */
+    struct creds creds;         /* loaded before the command runs */
     struct rpc rpc;
     int rpc_open;
     const struct command *cmd; /* the command running, for its help hint */
@@ -41,7 +47,9 @@ struct args {
     const char *member; /* --member */
     const char *source; /* --source */
     const char *note;   /* --note */
+    const char *limit;  /* --limit */
     int once;           /* --once */
+    int follow;         /* --follow */
 };
 
 /* "allotctl: " + message on stderr. */
@@ -57,6 +65,18 @@ int cli_call(struct cli *c, const char *method, const ProtobufCMessage *req,
              const char *context);
 /* The channel, opened on first use. */
 struct rpc *cli_rpc(struct cli *c);
+/* The message for a call that failed with code and details (status.h),
+ * naming this server, timeout, TLS setup and token source. Returns buf. */
+char *cli_message(struct cli *c, grpc_status_code code, const char *details, char *buf, size_t len);
+
+/* Set by SIGINT and SIGTERM once cli_catch_stop() ran: long-running
+ * commands (watch, audit --follow) then finish in order and exit 0. */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop(void);
+/* Sleeps ms, waking early when cli_stop is set. */
+void cli_nap(int64_t ms);
+/* A decimal uint64 ("0", "42"); -1 for anything else. */
+int cli_parse_u64(const char *s, uint64_t *out);
 
 /* Checks a YYYY-MM-DD option or argument; prints a usage error (exit 2
  * returned) naming `what` when it is not a real date. 0 when fine. */
@@ -79,5 +99,6 @@ int cmd_usage_void(struct cli *c, const struct args *a);
 int cmd_allotments(struct cli *c, const struct args *a);
 int cmd_watch(struct cli *c, const struct args *a);
 int cmd_health(struct cli *c, const struct args *a);
+int cmd_audit(struct cli *c, const struct args *a);
 
 #endif

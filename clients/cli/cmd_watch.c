@@ -3,16 +3,13 @@
  * watch keeps one server stream open. When it breaks (UNAVAILABLE: the
  * server stopped or the connection dropped) it opens a new one from the
  * last seq it printed + 1, so the server replays exactly what was missed.
- * SIGINT/SIGTERM only set a flag: the stream is cancelled and the channel
- * closed in order, and watch exits 0.
+ * SIGINT/SIGTERM only set a flag (cli_stop): the stream is cancelled and
+ * the channel closed in order, and watch exits 0.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -25,40 +22,6 @@
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 10000
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-/* Sleeps ms, waking early when a signal asked to stop. */
-static void nap(int64_t ms)
-{
-    while (ms > 0 && !stop_flag) {
-        int64_t step = ms < 100 ? ms : 100;
-        struct timespec ts = {0, (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
-
-static int parse_seq(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    const char *p = s;
-    if (!*p)
-        return -1;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 /* Ends worth a reconnect: the server went away, or ended a stream that
  * should never end. */
 static int retryable(grpc_status_code code)
@@ -70,23 +33,18 @@ static int retryable(grpc_status_code code)
 int cmd_watch(struct cli *c, const struct args *a)
 {
     Allot__V1__WatchThresholdsRequest req = ALLOT__V1__WATCH_THRESHOLDS_REQUEST__INIT;
-    struct sigaction sa;
     uint64_t next = 1;
     int64_t backoff = BACKOFF_FIRST_MS;
-    char msg[RPC_DETAILS_MAX + 256];
+    char msg[CLI_MSG_MAX];
 
-    if (a->from && parse_seq(a->from, &next))
+    if (a->from && cli_parse_u64(a->from, &next))
         return cli_usage(c, "--from \"%s\": want a sequence number (1 is the first event)",
                          a->from);
     if (next == 0) /* the server reads 0 as 1; so does the reconnect arithmetic */
         next = 1;
     req.member_id = (char *)(a->member ? a->member : "");
 
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop();
 
     for (;;) {
         struct rpc_status st;
@@ -100,7 +58,7 @@ int cmd_watch(struct cli *c, const struct args *a)
             return CLI_EXIT_SERVER;
         }
         while ((r = rpc_stream_next(s, &allot__v1__threshold_event__descriptor, &m, &st,
-                                    &stop_flag)) == 1) {
+                                    &cli_stop)) == 1) {
             const Allot__V1__ThresholdEvent *e = (const void *)m;
             if (c->json)
                 out_json_print(stdout, out_json_event(e), 1);
@@ -113,10 +71,10 @@ int cmd_watch(struct cli *c, const struct args *a)
             protobuf_c_message_free_unpacked(m, NULL);
         }
         rpc_stream_free(s);
-        if (r < 0 || stop_flag)
+        if (r < 0 || cli_stop)
             return CLI_EXIT_OK;
 
-        cli_status_message(st.code, st.details, c->addr, c->timeout_s, msg, sizeof msg);
+        cli_message(c, st.code, st.details, msg, sizeof msg);
         if (a->once || !retryable(st.code)) {
             if (st.code == GRPC_STATUS_OK)
                 cli_err("the server ended the event stream");
@@ -127,8 +85,8 @@ int cmd_watch(struct cli *c, const struct args *a)
         cli_err("watch: %s; reconnecting from seq %" PRIu64 " in %.1f s",
                 st.code == GRPC_STATUS_OK ? "the server ended the stream" : msg, next,
                 (double)backoff / 1000.0);
-        nap(backoff);
-        if (stop_flag)
+        cli_nap(backoff);
+        if (cli_stop)
             return CLI_EXIT_OK;
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }

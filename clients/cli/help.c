@@ -106,8 +106,69 @@ const struct command commands[] = {
     {NULL, "health", "health", cmd_health, "", 0, 1, "health [SERVICE]",
      "is the server serving? (exit 0 yes, 3 no)",
      "SERVICE defaults to the whole server; \"allot.v1.Allot\" asks about the API.\n"},
+    {NULL, "audit", "audit", cmd_audit, "from limit follow", 0, 0,
+     "audit [--from SEQ] [--limit N] [--follow]",
+     "who did what: the server's audit trail (admin token)",
+     "One line per entry, oldest first: its seq, the time (UTC), who (the token's\n"
+     "id and role; \"anonymous\" on a server without authentication), the call,\n"
+     "its status, the ids the request named and the caller's address. Entries\n"
+     "are every write, every read of one member's data and every call refused\n"
+     "with PERMISSION_DENIED; they are never changed or deleted.\n"
+     "\n"
+     "  --from SEQ   first entry to print (default 1: all)\n"
+     "  --limit N    print at most N entries, then exit\n"
+     "  --follow     after the last entry, ask again every second and print new\n"
+     "               ones as they are committed, until interrupted (Ctrl-C: exit\n"
+     "               0); a server restart is waited out\n"
+     "With --json each entry is one line of JSON: seq, time (RFC 3339, microseconds),\n"
+     "principal, role, rpc, code (the number) and status (its name), member_id,\n"
+     "invoice_id, line_id, usage_id, plan_id, service_code and peer (null when\n"
+     "not set). To resume later, start from the last seq printed + 1.\n"},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
+
+static const char security_help[] =
+    "Calling a server with TLS and tokens (allotd --tls-cert, --auth-config)\n"
+    "\n"
+    "  --tls-ca FILE      PEM certificates of the CA that signed the server's\n"
+    "                     certificate: turns TLS on (env ALLOT_TLS_CA)\n"
+    "  --tls-cert FILE    a client certificate, for a server started with\n"
+    "                     --tls-client-ca; needs --tls-key (env ALLOT_TLS_CLIENT_CERT)\n"
+    "  --tls-key FILE     its unencrypted PEM private key\n"
+    "                     (env ALLOT_TLS_CLIENT_KEY)\n"
+    "  --tls-name NAME    the name the server's certificate must carry, when it\n"
+    "                     is not the host in --addr (e.g. dialing an IP address)\n"
+    "  --token-file FILE  the bearer token: the file's first line (a trailing\n"
+    "                     line break is dropped); env ALLOT_TOKEN_FILE\n"
+    "  env ALLOT_TOKEN    the token itself\n"
+    "\n"
+    "Options win over the environment; ALLOT_TOKEN and ALLOT_TOKEN_FILE together\n"
+    "are refused. The token is sent as \"authorization: Bearer TOKEN\" with every\n"
+    "call (watch included). There is no option that takes the token itself: a\n"
+    "command line can be read by every user of the machine (ps) and is kept in\n"
+    "shell history. Keep token files private (chmod 600): allotctl warns when\n"
+    "group or others may read one, and when a token would go in plaintext to\n"
+    "a server that is not on this machine. Tokens come from `allotd --new-token\n"
+    "ID ROLE`.\n"
+    "\n"
+    "Roles: admin puts services, plans and members and reads the audit trail;\n"
+    "billing prices, previews, voids, records usage, reads allotments and\n"
+    "watches; reader reads plans, members and allotments and watches. All three\n"
+    "list services and plans and get plans and members.\n"
+    "\n"
+    "Exit codes:\n"
+    "  6  not authenticated (UNAUTHENTICATED): no token was sent, or the server\n"
+    "     does not know it (or the JWT has expired)\n"
+    "  7  permission denied (PERMISSION_DENIED): the token's role may not make\n"
+    "     this call\n"
+    "  3  also when the TLS handshake fails: the wrong --tls-ca, a certificate that\n"
+    "     does not name the host (--tls-name), a missing or untrusted client\n"
+    "     certificate, or TLS on one side only\n"
+    "\n"
+    "Example:\n"
+    "  export ALLOT_ADDR=allot.example.org:50051 ALLOT_TLS_CA=/etc/allot/ca.pem\n"
+    "  export ALLOT_TOKEN_FILE=~/.config/allot/token     # mode 600\n"
+    "  allotctl allotments m-1\n";
 
 static const char files_help[] =
     "JSON files for `service put`, `plan put`, `member put` and `--file`\n"
@@ -205,11 +266,12 @@ static void list_commands(FILE *f, const char *group)
 
 void help_main(FILE *f)
 {
-    fprintf(f, "usage: allotctl [--addr HOST:PORT] [--timeout SECONDS] [--json] COMMAND [ARGS]\n"
+    fprintf(f, "usage: allotctl [--addr HOST:PORT] [--timeout SECONDS] [--json] [--tls-ca FILE]\n"
+               "                [--token-file FILE] COMMAND [ARGS]\n"
                "\n"
                "The command-line client of allotd: catalog, plans and members from JSON\n"
                "files; invoices priced against membership allotments; what is left and when\n"
-               "it resets; threshold events.\n"
+               "it resets; threshold events; the audit trail.\n"
                "\n"
                "Commands:\n");
     list_commands(f, NULL);
@@ -219,19 +281,29 @@ void help_main(FILE *f)
                "  --timeout SECONDS  deadline of each call (default 10; watch has none)\n"
                "  --json             JSON for scripts: stable keys, money as NAME_cents and\n"
                "                     NAME (dollars string), dates as strings, null when absent\n"
+               "  --tls-ca FILE      TLS, trusting the CA in FILE (env ALLOT_TLS_CA)\n"
+               "  --tls-cert FILE    with --tls-key FILE: a client certificate for mutual TLS\n"
+               "                     (env ALLOT_TLS_CLIENT_CERT, ALLOT_TLS_CLIENT_KEY)\n"
+               "  --tls-name NAME    the name the server's certificate carries, if not the host\n"
+               "  --token-file FILE  send the bearer token in FILE (env ALLOT_TOKEN_FILE, or\n"
+               "                     the token itself in ALLOT_TOKEN; no option takes it)\n"
                "  -h, --help         this help; `allotctl help COMMAND` or `allotctl COMMAND\n"
                "                     --help` for one command, `allotctl help files` for the\n"
-               "                     JSON file formats\n"
+               "                     JSON file formats, `allotctl help security` for TLS,\n"
+               "                     tokens and roles\n"
                "\n" LINE_HELP "\n"
                "Exit codes:\n"
                "  0  ok\n"
                "  1  the server said no: invalid argument, not found, already exists, failed\n"
                "     precondition (nothing was changed)\n"
                "  2  usage: a bad command line or input file (nothing was sent)\n"
-               "  3  unavailable: allotd cannot be reached, is shutting down, or is not serving\n"
+               "  3  unavailable: allotd cannot be reached, is shutting down, or is not serving;\n"
+               "     also a TLS handshake that fails (see `allotctl help security`)\n"
                "  4  timeout: no answer within --timeout (a write may have happened: retrying\n"
                "     with the same invoice or usage id is safe)\n"
                "  5  server failure: internal error, data loss, store full, unimplemented\n"
+               "  6  not authenticated: no token, or one the server does not accept\n"
+               "  7  permission denied: the token's role may not make this call\n"
                "Errors go to stderr as \"allotctl: MESSAGE\", with the server's message.\n");
 }
 
@@ -240,8 +312,9 @@ void help_command(FILE *f, const struct command *cmd)
     fprintf(f, "usage: allotctl %s\n\n%s.\n", cmd->synopsis, cmd->summary);
     if (*cmd->details)
         fprintf(f, "\n%s", cmd->details);
-    fprintf(f, "\nGlobal options: --addr HOST:PORT, --timeout SECONDS, --json (see allotctl "
-               "--help).\n");
+    fprintf(f, "\nGlobal options: --addr HOST:PORT, --timeout SECONDS, --json, --tls-ca FILE,\n"
+               "--tls-cert FILE, --tls-key FILE, --tls-name NAME, --token-file FILE (see\n"
+               "allotctl --help and allotctl help security).\n");
 }
 
 int help_topic(FILE *f, const char *w1, const char *w2)
@@ -249,6 +322,10 @@ int help_topic(FILE *f, const char *w1, const char *w2)
     const struct command *c;
     if (!strcmp(w1, "files")) {
         fputs(files_help, f);
+        return 0;
+    }
+    if (!strcmp(w1, "security")) {
+        fputs(security_help, f);
         return 0;
     }
     if ((c = help_find(w1, w2))) {

@@ -35,8 +35,8 @@ int help_is_group(const char *w);
 
 void help_main(FILE *f);
 void help_command(FILE *f, const struct command *cmd);
-/* `allotctl help WORDS`: a command, a group or "files". Returns 0 when the
- * topic exists (printed to f), else -1. */
+/* `allotctl help WORDS`: a command, a group, "files" or "security".
+ * Returns 0 when the topic exists (printed to f), else -1. */
 int help_topic(FILE *f, const char *w1, const char *w2);
 
 #endif

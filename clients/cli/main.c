@@ -22,11 +22,13 @@ struct opt {
 };
 
 static const struct opt opts[] = {
-    {"addr", OPT_VALUE, 1},   {"timeout", OPT_VALUE, 1}, {"json", OPT_FLAG, 1},
-    {"help", OPT_FLAG, 1},    {"file", OPT_VALUE, 0},    {"as-of", OPT_VALUE, 0},
-    {"format", OPT_VALUE, 0}, {"from", OPT_VALUE, 0},    {"member", OPT_VALUE, 0},
-    {"source", OPT_VALUE, 0}, {"note", OPT_VALUE, 0},    {"once", OPT_FLAG, 0},
-    {NULL, OPT_FLAG, 0},
+    {"addr", OPT_VALUE, 1},    {"timeout", OPT_VALUE, 1},  {"json", OPT_FLAG, 1},
+    {"help", OPT_FLAG, 1},     {"tls-ca", OPT_VALUE, 1},   {"tls-cert", OPT_VALUE, 1},
+    {"tls-key", OPT_VALUE, 1}, {"tls-name", OPT_VALUE, 1}, {"token-file", OPT_VALUE, 1},
+    {"file", OPT_VALUE, 0},    {"as-of", OPT_VALUE, 0},    {"format", OPT_VALUE, 0},
+    {"from", OPT_VALUE, 0},    {"member", OPT_VALUE, 0},   {"source", OPT_VALUE, 0},
+    {"note", OPT_VALUE, 0},    {"once", OPT_FLAG, 0},      {"limit", OPT_VALUE, 0},
+    {"follow", OPT_FLAG, 0},   {NULL, OPT_FLAG, 0},
 };
 
 struct parsed {
@@ -45,9 +47,17 @@ static int is_option(const char *s)
     return s[0] == '-' && s[1] && !(s[1] >= '0' && s[1] <= '9');
 }
 
+static void set_setting(struct creds_setting *s, const char *v, const char *flag)
+{
+    s->value = v;
+    s->from = flag;
+}
+
 static int set_option(struct cli *c, struct args *a, struct parsed *p, const struct opt *o,
                       const char *v)
 {
+    struct creds_opts *sec = &c->sec_opts;
+
     if (!strcmp(o->name, "addr"))
         c->addr = v;
     else if (!strcmp(o->name, "timeout"))
@@ -56,6 +66,16 @@ static int set_option(struct cli *c, struct args *a, struct parsed *p, const str
         c->json = 1;
     else if (!strcmp(o->name, "help"))
         p->help = 1;
+    else if (!strcmp(o->name, "tls-ca"))
+        set_setting(&sec->tls_ca, v, "--tls-ca");
+    else if (!strcmp(o->name, "tls-cert"))
+        set_setting(&sec->tls_cert, v, "--tls-cert");
+    else if (!strcmp(o->name, "tls-key"))
+        set_setting(&sec->tls_key, v, "--tls-key");
+    else if (!strcmp(o->name, "tls-name"))
+        set_setting(&sec->tls_name, v, "--tls-name");
+    else if (!strcmp(o->name, "token-file"))
+        set_setting(&sec->token_file, v, "--token-file");
     else if (!strcmp(o->name, "file"))
         a->file = v;
     else if (!strcmp(o->name, "as-of"))
@@ -72,6 +92,10 @@ static int set_option(struct cli *c, struct args *a, struct parsed *p, const str
         a->note = v;
     else if (!strcmp(o->name, "once"))
         a->once = 1;
+    else if (!strcmp(o->name, "limit"))
+        a->limit = v;
+    else if (!strcmp(o->name, "follow"))
+        a->follow = 1;
     if (!o->global && p->ngiven < (int)(sizeof p->given / sizeof p->given[0]))
         p->given[p->ngiven++] = o->name;
     return 0;
@@ -133,6 +157,29 @@ static int parse_timeout(const char *s, double *out)
     if (end == s || *end || !isfinite(v) || v <= 0 || v > 86400)
         return -1;
     *out = v;
+    return 0;
+}
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+/* The TLS files and token (creds.h), read before anything is sent. A
+ * problem with them is a usage error: exit 2. */
+static int load_security(struct cli *c)
+{
+    char err[1024];
+
+    if (creds_from_env(&c->sec_opts, env_get, err, sizeof err) ||
+        creds_load(&c->sec_opts, &c->creds, stderr, err, sizeof err)) {
+        cli_err("%s", err);
+        return CLI_EXIT_USAGE;
+    }
+    if (c->creds.token && !c->creds.ca_pem && !creds_target_is_local(c->addr))
+        cli_err("warning: the token from %s goes to %s without TLS: whoever sees the traffic "
+                "can use it (give --tls-ca)",
+                c->creds.token_from, c->addr);
     return 0;
 }
 
@@ -201,6 +248,8 @@ int main(int argc, char **argv)
     if (cmd->max_pos >= 0 && a.npos > cmd->max_pos)
         return cli_usage(&c, "unexpected argument \"%s\"", a.pos[cmd->max_pos]);
 
+    if ((rc = load_security(&c)))
+        return rc;
     rc = cmd->run(&c, &a);
     /* Flush before the gRPC shutdown so a closed pipe shows as an error. */
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
@@ -209,5 +258,6 @@ int main(int argc, char **argv)
     }
     if (c.rpc_open)
         rpc_close(&c.rpc);
+    creds_free(&c.creds);
     return rc;
 }

@@ -5,7 +5,8 @@
  * metadata, message, status) with a deadline of rpc.timeout_ms. A server
  * stream is three batches: the send side plus initial metadata, the status
  * (started at once, so it completes whenever the server ends the call) and
- * one receive per message.
+ * one receive per message. Every call sends the same initial metadata:
+ * the bearer token, when there is one (streams included).
  *
  * Requests are packed from protobuf-c messages the caller owns; responses
  * are unpacked with the default allocator: the caller frees them with
@@ -20,11 +21,24 @@
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
 
+/* How to reach the server: TLS when ca_pem is set (mutual TLS when
+ * cert_pem and key_pem are too), and a bearer token on every call when
+ * token is set. All borrowed; NULL for what is not used. */
+struct rpc_security {
+    const char *ca_pem;
+    const char *cert_pem, *key_pem;
+    const char *tls_name; /* the name the certificate must carry, when not the host */
+    const char *token;
+};
+
 struct rpc {
     grpc_channel *channel;
     grpc_completion_queue *cq;
     const char *target; /* HOST:PORT, borrowed */
     int64_t timeout_ms; /* per unary call */
+    /* "authorization: Bearer TOKEN", sent with every call (nmd 0: none) */
+    grpc_metadata md[1];
+    size_t nmd;
 };
 
 #define RPC_DETAILS_MAX 1024
@@ -34,9 +48,12 @@ struct rpc_status {
     char details[RPC_DETAILS_MAX]; /* the server's message, "" when none */
 };
 
-/* grpc_init and a channel to target. Cannot fail: the channel connects
- * lazily, so an unreachable server shows as UNAVAILABLE on the first call. */
-void rpc_open(struct rpc *r, const char *target, int64_t timeout_ms);
+/* grpc_init and a channel to target (sec may be NULL: plaintext, no
+ * token). Cannot fail: the channel connects lazily, so an unreachable
+ * server, or a TLS handshake that fails, shows as UNAVAILABLE on the first
+ * call. */
+void rpc_open(struct rpc *r, const char *target, int64_t timeout_ms,
+              const struct rpc_security *sec);
 /* Destroys the channel and queue, then grpc_shutdown_blocking. */
 void rpc_close(struct rpc *r);
 

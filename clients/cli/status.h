@@ -10,6 +10,10 @@
  *   4  timeout: no answer within --timeout (a write may still have happened;
  *      retrying with the same invoice or usage id is safe)
  *   5  server failure: internal error, data loss, store full, unimplemented
+ *   6  not authenticated: no token, or one the server does not accept
+ *      (UNAUTHENTICATED)
+ *   7  permission denied: the token's role may not make this call
+ *      (PERMISSION_DENIED)
  */
 #ifndef ALLOTCTL_STATUS_H
 #define ALLOTCTL_STATUS_H
@@ -25,6 +29,18 @@ enum cli_exit {
     CLI_EXIT_UNAVAILABLE = 3,
     CLI_EXIT_TIMEOUT = 4,
     CLI_EXIT_SERVER = 5,
+    CLI_EXIT_UNAUTHENTICATED = 6,
+    CLI_EXIT_PERMISSION_DENIED = 7,
+};
+
+/* What the message about a failed call may mention. */
+struct cli_status_ctx {
+    const char *addr;       /* the server dialed */
+    double timeout_s;       /* --timeout */
+    int tls;                /* TLS configured (--tls-ca) */
+    int client_cert;        /* a client certificate given (--tls-cert) */
+    const char *token_from; /* where the token sent came from ("--token-file",
+                               "ALLOT_TOKEN"), NULL when none was sent */
 };
 
 /* The exit code for a call that ended with code. */
@@ -36,11 +52,18 @@ const char *cli_status_name(grpc_status_code code);
  *                      the server's message without its leading field path
  *                      ("member_id: member \"m-42\" not found" ->
  *                       "member \"m-42\" not found")
- *   UNAVAILABLE        "cannot reach allotd at ADDR (DETAILS)"
+ *   UNAVAILABLE        "cannot reach allotd at ADDR (DETAILS)"; with TLS
+ *                      configured, "... over TLS (DETAILS)" and what to check
+ *                      (--tls-ca, --tls-name, the client certificate)
  *   DEADLINE_EXCEEDED  "no answer from allotd at ADDR within N s"
+ *   UNAUTHENTICATED    "allotd at ADDR wants a token (DETAILS): ..." when
+ *                      none was sent, else "allotd at ADDR did not accept the
+ *                      token from SOURCE (DETAILS)"
+ *   PERMISSION_DENIED  the server's message ("permission denied: role billing
+ *                      may not call PutPlan") and that another role is needed
  *   others             the server's message, or the code's name when empty.
  * Returns buf. */
-char *cli_status_message(grpc_status_code code, const char *details, const char *addr,
-                         double timeout_s, char *buf, size_t len);
+char *cli_status_message(grpc_status_code code, const char *details,
+                         const struct cli_status_ctx *ctx, char *buf, size_t len);
 
 #endif

@@ -1,6 +1,6 @@
 /* test_allotctl.c - the parts of allotctl that need no server: money,
  * line specs, enum words, JSON files -> messages, status mapping, tables,
- * JSON and FHIR output. */
+ * JSON and FHIR output, audit entries, TLS files and tokens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +13,16 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <sys/stat.h>
+
 #include "allot/arena.h"
 
+#include "creds.h"
 #include "fhir.h"
 #include "json_in.h"
 #include "linespec.h"
 #include "money.h"
+#include "out_audit.h"
 #include "out_json.h"
 #include "out_table.h"
 #include "status.h"
@@ -609,34 +613,376 @@ static void status_maps_to_exit_codes(void **state)
 
 static void status_messages_read_well(void **state)
 {
+    static const struct cli_status_ctx h1 = {"h:1", 10, 0, 0, NULL};
+    static const struct cli_status_ctx h1_short = {"h:1", 2.5, 0, 0, NULL};
     char b[512];
     (void)state;
     assert_string_equal(cli_status_message(GRPC_STATUS_NOT_FOUND,
-                                           "member_id: member \"m-42\" not found", "h:1", 10, b,
+                                           "member_id: member \"m-42\" not found", &h1, b,
                                            sizeof b),
                         "member \"m-42\" not found");
     assert_string_equal(cli_status_message(GRPC_STATUS_NOT_FOUND,
-                                           "lines[2].service_code: service \"X\" not found", "h:1",
-                                           10, b, sizeof b),
+                                           "lines[2].service_code: service \"X\" not found", &h1, b,
+                                           sizeof b),
                         "service \"X\" not found");
     /* Invalid arguments keep the field: it says what to fix. */
     assert_string_equal(cli_status_message(GRPC_STATUS_INVALID_ARGUMENT,
-                                           "version.rules[1].allowance: must be > 0", "h:1", 10, b,
+                                           "version.rules[1].allowance: must be > 0", &h1, b,
                                            sizeof b),
                         "version.rules[1].allowance: must be > 0");
     assert_string_equal(
-        cli_status_message(GRPC_STATUS_NOT_FOUND, "no prefix here", "h:1", 10, b, sizeof b),
+        cli_status_message(GRPC_STATUS_NOT_FOUND, "no prefix here", &h1, b, sizeof b),
         "no prefix here");
-    assert_string_equal(cli_status_message(GRPC_STATUS_UNAVAILABLE, "", "h:1", 10, b, sizeof b),
+    assert_string_equal(cli_status_message(GRPC_STATUS_UNAVAILABLE, "", &h1, b, sizeof b),
                         "cannot reach allotd at h:1");
-    assert_contains(
-        cli_status_message(GRPC_STATUS_UNAVAILABLE, "Connection refused", "h:1", 10, b, sizeof b),
+    assert_string_equal(
+        cli_status_message(GRPC_STATUS_UNAVAILABLE, "Connection refused", &h1, b, sizeof b),
         "cannot reach allotd at h:1 (Connection refused)");
     assert_string_equal(cli_status_message(GRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded",
-                                           "h:1", 2.5, b, sizeof b),
+                                           &h1_short, b, sizeof b),
                         "no answer from allotd at h:1 within 2.5 s (see --timeout)");
-    assert_string_equal(cli_status_message(GRPC_STATUS_INTERNAL, "", "h:1", 10, b, sizeof b),
+    assert_string_equal(cli_status_message(GRPC_STATUS_INTERNAL, "", &h1, b, sizeof b),
                         "INTERNAL from allotd at h:1");
+}
+
+static void auth_failures_have_their_own_exit_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_exit_for_status(GRPC_STATUS_UNAUTHENTICATED), 6);
+    assert_int_equal(cli_exit_for_status(GRPC_STATUS_PERMISSION_DENIED), 7);
+    assert_int_equal(CLI_EXIT_UNAUTHENTICATED, 6);
+    assert_int_equal(CLI_EXIT_PERMISSION_DENIED, 7);
+    /* The other refusals stay 1. */
+    assert_int_equal(cli_exit_for_status(GRPC_STATUS_ABORTED), 1);
+    assert_int_equal(cli_exit_for_status(GRPC_STATUS_OUT_OF_RANGE), 1);
+}
+
+static void auth_and_tls_messages_say_what_to_do(void **state)
+{
+    static const struct cli_status_ctx plain = {"h:1", 10, 0, 0, NULL};
+    static const struct cli_status_ctx tokened = {"h:1", 10, 1, 0, "--token-file /t"};
+    static const struct cli_status_ctx mtls = {"h:1", 10, 1, 1, "ALLOT_TOKEN"};
+    char b[1024];
+    (void)state;
+
+    cli_status_message(GRPC_STATUS_UNAUTHENTICATED, "missing credentials: send metadata", &plain, b,
+                       sizeof b);
+    assert_contains(b, "allotd at h:1 wants a token (missing credentials: send metadata)");
+    assert_contains(b, "--token-file FILE");
+    assert_contains(b, "ALLOT_TOKEN_FILE");
+    cli_status_message(GRPC_STATUS_UNAUTHENTICATED, "invalid credentials: unknown token", &tokened,
+                       b, sizeof b);
+    assert_string_equal(b, "allotd at h:1 did not accept the token from --token-file /t "
+                           "(invalid credentials: unknown token)");
+
+    cli_status_message(GRPC_STATUS_PERMISSION_DENIED,
+                       "permission denied: role billing may not call PutPlan", &tokened, b,
+                       sizeof b);
+    assert_contains(b, "permission denied: role billing may not call PutPlan (");
+    assert_contains(b, "another role");
+    cli_status_message(GRPC_STATUS_PERMISSION_DENIED, "", &tokened, b, sizeof b);
+    assert_contains(b, "permission denied");
+
+    /* A handshake that fails: what to check, depending on what was given. */
+    cli_status_message(GRPC_STATUS_UNAVAILABLE, "Ssl handshake failed", &tokened, b, sizeof b);
+    assert_contains(b, "cannot reach allotd at h:1 over TLS (Ssl handshake failed)");
+    assert_contains(b, "--tls-ca");
+    assert_contains(b, "--tls-name");
+    assert_contains(b, "requires a client certificate (--tls-cert, --tls-key)");
+    cli_status_message(GRPC_STATUS_UNAVAILABLE, "Socket closed", &mtls, b, sizeof b);
+    assert_contains(b, "trusts the CA of --tls-cert");
+    /* Plaintext to a TLS port: the socket is closed on us. */
+    cli_status_message(GRPC_STATUS_UNAVAILABLE, "ipv4:1.2.3.4:5: Socket closed", &plain, b,
+                       sizeof b);
+    assert_contains(b, "if it uses TLS, give --tls-ca FILE");
+    cli_status_message(GRPC_STATUS_UNAVAILABLE, "Connection refused", &plain, b, sizeof b);
+    assert_null(strstr(b, "TLS"));
+}
+
+/* ---- credentials: flags, environment, files ------------------------------ */
+
+static const char *const *fake_env;
+
+static const char *fake_getenv(const char *name)
+{
+    const char *const *e;
+    for (e = fake_env; e && *e; e += 2)
+        if (!strcmp(e[0], name))
+            return e[1];
+    return NULL;
+}
+
+/* Files made by temp_file, in one temporary directory, removed by
+ * temp_cleanup. */
+static char temp_dir[64];
+static char temp_names[16][32];
+static int temp_n;
+
+/* Writes text to NAME (a plain name) in the temporary directory with
+ * mode; its path goes to path. */
+static void temp_file(char *path, size_t len, const char *name, const char *text, mode_t mode)
+{
+    FILE *f;
+    if (!temp_dir[0]) {
+        snprintf(temp_dir, sizeof temp_dir, "/tmp/allotctl-test-XXXXXX");
+        assert_non_null(mkdtemp(temp_dir));
+    }
+    assert_true(temp_n < 16);
+    snprintf(temp_names[temp_n++], sizeof temp_names[0], "%s", name);
+    snprintf(path, len, "%s/%s", temp_dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static int temp_cleanup(void **state)
+{
+    char path[128];
+    (void)state;
+    while (temp_n > 0) {
+        snprintf(path, sizeof path, "%s/%s", temp_dir, temp_names[--temp_n]);
+        unlink(path);
+    }
+    if (temp_dir[0])
+        rmdir(temp_dir);
+    temp_dir[0] = '\0';
+    return 0;
+}
+
+static void creds_flags_win_over_the_environment(void **state)
+{
+    static const char *const env[] = {
+        "ALLOT_TLS_CA", "/env/ca.pem", "ALLOT_TLS_CLIENT_CERT", "", "ALLOT_TOKEN", "from-env", NULL};
+    static const char *const both[] = {"ALLOT_TOKEN", "t", "ALLOT_TOKEN_FILE", "/f", NULL};
+    struct creds_opts o;
+    char err[512];
+    (void)state;
+
+    memset(&o, 0, sizeof o);
+    fake_env = env;
+    o.tls_ca.value = "/flag/ca.pem";
+    o.tls_ca.from = "--tls-ca";
+    assert_int_equal(creds_from_env(&o, fake_getenv, err, sizeof err), 0);
+    assert_string_equal(o.tls_ca.value, "/flag/ca.pem");
+    assert_null(o.tls_cert.value); /* empty counts as unset */
+    assert_string_equal(o.token.value, "from-env");
+    assert_string_equal(o.token.from, "ALLOT_TOKEN");
+
+    /* Both token variables: ambiguous, unless --token-file decides. */
+    memset(&o, 0, sizeof o);
+    fake_env = both;
+    assert_int_equal(creds_from_env(&o, fake_getenv, err, sizeof err), -1);
+    assert_contains(err, "ALLOT_TOKEN and ALLOT_TOKEN_FILE are both set");
+    memset(&o, 0, sizeof o);
+    o.token_file.value = "/flag/token";
+    o.token_file.from = "--token-file";
+    assert_int_equal(creds_from_env(&o, fake_getenv, err, sizeof err), 0);
+    assert_string_equal(o.token_file.value, "/flag/token");
+    assert_null(o.token.value);
+    fake_env = NULL;
+}
+
+static void creds_read_token_files(void **state)
+{
+    char path[256], err[512], *warned = NULL;
+    size_t wlen = 0;
+    struct creds_opts o;
+    struct creds c;
+    FILE *warn;
+    (void)state;
+
+    /* A trailing line break is dropped; a private file draws no warning. */
+    temp_file(path, sizeof path, "token", "abc.DEF-123_x\r\n", 0600);
+    memset(&o, 0, sizeof o);
+    o.token_file.value = path;
+    o.token_file.from = "--token-file";
+    warn = open_memstream(&warned, &wlen);
+    assert_int_equal(creds_load(&o, &c, warn, err, sizeof err), 0);
+    fclose(warn);
+    assert_string_equal(c.token, "abc.DEF-123_x");
+    assert_null(c.ca_pem);
+    assert_contains(c.token_from, "--token-file ");
+    assert_string_equal(warned, "");
+    free(warned);
+    creds_free(&c);
+    assert_null(c.token);
+
+    /* One that others may read: still used, with a warning. */
+    assert_int_equal(chmod(path, 0644), 0);
+    warned = NULL;
+    warn = open_memstream(&warned, &wlen);
+    assert_int_equal(creds_load(&o, &c, warn, err, sizeof err), 0);
+    fclose(warn);
+    assert_contains(warned, "may be read by group or others (chmod 600");
+    assert_null(strstr(warned, "abc.DEF")); /* never the token */
+    free(warned);
+    creds_free(&c);
+
+    /* Refused: empty, two words, two lines; the message never shows it. */
+    temp_file(path, sizeof path, "empty", "\n", 0600);
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "the token is empty");
+    temp_file(path, sizeof path, "spaced", "secret words\n", 0600);
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "one line of printable ASCII");
+    assert_null(strstr(err, "secret"));
+    temp_file(path, sizeof path, "lines", "secret\nmore\n", 0600);
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "a line break");
+    assert_null(strstr(err, "secret"));
+}
+
+static void creds_check_tls_files(void **state)
+{
+    char ca[256], cert[256], key[256], err[512];
+    struct creds_opts o;
+    struct creds c;
+    (void)state;
+
+    temp_file(ca, sizeof ca, "ca.pem", "-----BEGIN CERTIFICATE-----\nAA==\n", 0644);
+    temp_file(cert, sizeof cert, "c.pem", "-----BEGIN CERTIFICATE-----\nBB==\n", 0644);
+    temp_file(key, sizeof key, "c.key", "-----BEGIN PRIVATE KEY-----\nCC==\n", 0600);
+
+    memset(&o, 0, sizeof o);
+    o.tls_cert = (struct creds_setting){cert, "--tls-cert"};
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "--tls-cert needs --tls-ca");
+    o.tls_cert.value = NULL;
+    o.tls_name = (struct creds_setting){"allot.example", "--tls-name"};
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "--tls-name needs --tls-ca");
+
+    o.tls_ca = (struct creds_setting){ca, "ALLOT_TLS_CA"};
+    o.tls_cert = (struct creds_setting){cert, "--tls-cert"};
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "--tls-cert needs --tls-key");
+
+    o.tls_key = (struct creds_setting){key, "ALLOT_TLS_CLIENT_KEY"};
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), 0);
+    assert_contains(c.ca_pem, "AA==");
+    assert_contains(c.cert_pem, "BB==");
+    assert_contains(c.key_pem, "CC==");
+    assert_string_equal(c.tls_name, "allot.example");
+    assert_null(c.token);
+    creds_free(&c);
+
+    /* Not PEM, or not there: named by where the setting came from. */
+    temp_file(ca, sizeof ca, "notpem", "hello\n", 0644);
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "ALLOT_TLS_CA ");
+    assert_contains(err, "not a PEM file");
+    o.tls_ca.value = "/nonexistent/ca.pem";
+    assert_int_equal(creds_load(&o, &c, stderr, err, sizeof err), -1);
+    assert_contains(err, "ALLOT_TLS_CA /nonexistent/ca.pem: cannot open it");
+}
+
+static void creds_know_local_targets(void **state)
+{
+    (void)state;
+    assert_true(creds_target_is_local("127.0.0.1:50051"));
+    assert_true(creds_target_is_local("127.1.2.3:1"));
+    assert_true(creds_target_is_local("localhost:50051"));
+    assert_true(creds_target_is_local("LOCALHOST:1"));
+    assert_true(creds_target_is_local("[::1]:50051"));
+    assert_true(creds_target_is_local("unix:/run/allot.sock"));
+    assert_true(creds_target_is_local("dns:///localhost:50051"));
+    assert_true(creds_target_is_local("ipv4:127.0.0.1:50051"));
+    assert_false(creds_target_is_local("10.0.0.7:50051"));
+    assert_false(creds_target_is_local("allot.example.org:50051"));
+    assert_false(creds_target_is_local("127.example.org:50051"));
+    assert_false(creds_target_is_local("localhost.evil.org:1"));
+    assert_false(creds_target_is_local("[2001:db8::1]:50051"));
+    assert_false(creds_target_is_local("dns:///allot.example.org:443"));
+}
+
+/* ---- audit entries --------------------------------------------------------- */
+
+static void audit_entry_reads_as_one_line(void **state)
+{
+    Allot__V1__AuditEntry e = ALLOT__V1__AUDIT_ENTRY__INIT;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    (void)state;
+
+    e.seq = 12;
+    e.time = "2025-05-20T14:03:07.123456Z";
+    e.principal = "front-desk";
+    e.role = "billing";
+    e.rpc = "PriceInvoice";
+    e.code = GRPC_STATUS_OK;
+    e.member_id = "m-1";
+    e.invoice_id = "inv-1";
+    e.peer = "ipv4:10.0.0.7:51234";
+
+    capture_begin(&f, &buf, &len);
+    out_audit_header(f);
+    out_audit_entry(f, &e);
+    /* Denied, with an id the caller made up to hide in a terminal. */
+    e.seq = 13;
+    e.principal = "jwt:m-1";
+    e.role = "portal";
+    e.rpc = "GetAllotments";
+    e.code = GRPC_STATUS_PERMISSION_DENIED;
+    e.member_id = "m-2\x1b[2J";
+    e.invoice_id = "";
+    e.peer = "";
+    out_audit_entry(f, &e);
+    /* No authentication on the server. */
+    e.seq = 14;
+    e.principal = "anonymous";
+    e.role = "";
+    e.code = 99;
+    e.member_id = "";
+    out_audit_entry(f, &e);
+    capture_end(f, &buf);
+
+    assert_string_equal(
+        buf,
+        "SEQ     TIME                  WHO                   RPC              STATUS             "
+        "  IDS\n"
+        "12      2025-05-20T14:03:07Z  front-desk (billing)  PriceInvoice     OK                 "
+        "  member=m-1 invoice=inv-1 peer=ipv4:10.0.0.7:51234\n"
+        "13      2025-05-20T14:03:07Z  jwt:m-1 (portal)      GetAllotments    PERMISSION_DENIED  "
+        "  member=m-2\\x1b[2J\n"
+        "14      2025-05-20T14:03:07Z  anonymous             GetAllotments    code 99\n");
+    free(buf);
+}
+
+static void audit_entry_json_has_every_field(void **state)
+{
+    Allot__V1__AuditEntry e = ALLOT__V1__AUDIT_ENTRY__INIT;
+    json_t *j, *want;
+    (void)state;
+
+    e.seq = 7;
+    e.time = "2025-05-20T14:03:07.123456Z";
+    e.principal = "ops";
+    e.role = "admin";
+    e.rpc = "PutPlan";
+    e.code = GRPC_STATUS_INVALID_ARGUMENT;
+    e.plan_id = "family";
+    e.peer = "ipv4:127.0.0.1:1";
+    j = out_json_audit_entry(&e);
+    want = parse("{\"seq\": 7, \"time\": \"2025-05-20T14:03:07.123456Z\", \"principal\": \"ops\","
+                 " \"role\": \"admin\", \"rpc\": \"PutPlan\", \"code\": 3,"
+                 " \"status\": \"INVALID_ARGUMENT\", \"member_id\": null, \"invoice_id\": null,"
+                 " \"line_id\": null, \"usage_id\": null, \"plan_id\": \"family\","
+                 " \"service_code\": null, \"peer\": \"ipv4:127.0.0.1:1\"}");
+    assert_true(json_equal(j, want));
+    json_decref(j);
+    json_decref(want);
+
+    /* Not UTF-8 (jansson would refuse it): escaped rather than lost. */
+    e.member_id = "m-\xff";
+    e.role = "";
+    j = out_json_audit_entry(&e);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "member_id")), "m-\\xff");
+    assert_true(json_is_null(json_object_get(j, "role")));
+    json_decref(j);
 }
 
 /* ---- tables ------------------------------------------------------------- */
@@ -1018,6 +1364,14 @@ int main(void)
         cmocka_unit_test(json_load_reports_line_and_column),
         cmocka_unit_test(status_maps_to_exit_codes),
         cmocka_unit_test(status_messages_read_well),
+        cmocka_unit_test(auth_failures_have_their_own_exit_codes),
+        cmocka_unit_test(auth_and_tls_messages_say_what_to_do),
+        cmocka_unit_test(creds_flags_win_over_the_environment),
+        cmocka_unit_test_teardown(creds_read_token_files, temp_cleanup),
+        cmocka_unit_test_teardown(creds_check_tls_files, temp_cleanup),
+        cmocka_unit_test(creds_know_local_targets),
+        cmocka_unit_test(audit_entry_reads_as_one_line),
+        cmocka_unit_test(audit_entry_json_has_every_field),
         cmocka_unit_test(table_aligns_columns_without_trailing_blanks),
         cmocka_unit_test(priced_table_reads_in_dollars_and_words),
         cmocka_unit_test(priced_json_has_cents_and_dollars),

@@ -1,6 +1,9 @@
 """allotctl end to end: the real allotd (started by the integration harness
 on a free port with a temporary data directory) driven by the real allotctl,
-including the README walkthrough examples/first-invoice.sh.
+including the README walkthrough examples/first-invoice.sh, and allotctl
+against a server with TLS, mutual TLS and bearer tokens (certificates made
+with the openssl command, tokens with `allotd --new-token`), and the audit
+trail (`allotctl audit`).
 
 Environment (set by ctest, see clients/cli/CMakeLists.txt):
   ALLOTD          allotd binary
@@ -14,6 +17,7 @@ Run with Debian's /usr/bin/python3 (python3-grpcio).
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +35,8 @@ EXAMPLES = os.environ.get("ALLOT_EXAMPLES", os.path.join(HERE, "..", "..", "exam
 RUN_TIMEOUT = 60  # seconds per allotctl run (sanitizer builds are slow)
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+SECURITY_ENV = ("ALLOT_TLS_CA", "ALLOT_TLS_CLIENT_CERT", "ALLOT_TLS_CLIENT_KEY", "ALLOT_TOKEN",
+                "ALLOT_TOKEN_FILE")
 
 
 def need_allotctl():
@@ -47,15 +53,19 @@ class CliTestCase(harness.AllotTestCase):
         self.server = self.start_server()
         self.work = self.tmpdir()
 
-    def env(self, addr=None):
-        env = dict(os.environ)
+    def env(self, addr=None, extra=None):
+        """The environment of an allotctl run: ALLOT_ADDR, none of the
+        security variables of the caller's environment, then extra."""
+        env = {k: v for k, v in os.environ.items() if k not in SECURITY_ENV}
         env["ALLOT_ADDR"] = addr or self.server.address
         env["ALLOTCTL"] = ALLOTCTL
+        env.update(extra or {})
         return env
 
-    def ctl(self, *args, addr=None, want=0, stdin=None):
-        """Runs allotctl; asserts the exit code and a sanitizer-clean stderr."""
-        p = subprocess.run([ALLOTCTL] + list(args), env=self.env(addr), input=stdin,
+    def ctl(self, *args, addr=None, want=0, stdin=None, env=None):
+        """Runs allotctl (env: extra variables); asserts the exit code and a
+        sanitizer-clean stderr."""
+        p = subprocess.run([ALLOTCTL] + list(args), env=self.env(addr, env), input=stdin,
                            capture_output=True, text=True, timeout=RUN_TIMEOUT)
         self.assertClean(p.stderr)
         if want is not None:
@@ -310,6 +320,13 @@ class TestErrors(CliTestCase):
             (("--timeout", "0", "health"), "--timeout"),
             (("service",), "needs a command"),
             (("--bogus",), "unknown option"),
+            (("--token", "abc", "health"), "unknown option"),
+            (("audit", "--limit", "0"), "--limit"),
+            (("audit", "--from", "x"), "--from"),
+            (("price", "--follow", "i", "m", "A@2025-01-01"), "does not take --follow"),
+            (("--tls-cert", "c.pem", "--tls-key", "c.key", "health"), "needs --tls-ca"),
+            (("--tls-ca", "/nonexistent/ca.pem", "health"), "/nonexistent/ca.pem"),
+            (("--token-file", "/nonexistent/token", "health"), "/nonexistent/token"),
         ]
         for args, msg in cases:
             p = self.ctl(*args, want=2)
@@ -319,8 +336,20 @@ class TestErrors(CliTestCase):
     def test_help(self):
         p = self.ctl("--help")
         self.assertIn("Exit codes:", p.stdout)
-        for code in ("0  ok", "1  the server said no", "2  usage", "3  unavailable"):
+        for code in ("0  ok", "1  the server said no", "2  usage", "3  unavailable",
+                     "6  not authenticated", "7  permission denied"):
             self.assertIn(code, p.stdout)
+        for opt in ("--tls-ca FILE", "--tls-cert FILE", "--tls-key FILE", "--tls-name NAME",
+                    "--token-file FILE", "ALLOT_TOKEN_FILE", "ALLOT_TOKEN", "ALLOT_TLS_CA",
+                    "ALLOT_TLS_CLIENT_CERT", "ALLOT_TLS_CLIENT_KEY", "  audit "):
+            self.assertIn(opt, p.stdout)
+        self.assertNotIn("--token VALUE", p.stdout)
+        sec = self.ctl("help", "security").stdout
+        self.assertIn("no option that takes the token itself", sec)
+        self.assertIn("  6  not authenticated", sec)
+        audit = self.ctl("audit", "--help").stdout
+        for opt in ("--from SEQ", "--limit N", "--follow"):
+            self.assertIn(opt, audit)
         self.assertEqual(self.ctl("help", "price").stdout, self.ctl("price", "--help").stdout)
         self.assertIn("usage: allotctl usage record", self.ctl("usage", "record", "-h").stdout)
         self.assertIn("member_cap", self.ctl("help", "files").stdout)
@@ -491,13 +520,15 @@ class TestFhir(CliTestCase):
 # ---- watch -----------------------------------------------------------------
 
 class Watch:
-    """allotctl watch --json in the background, its lines read by a thread."""
+    """allotctl --json watch (or another command that prints JSON lines until
+    interrupted: audit --follow) in the background, its lines read by a
+    thread."""
 
-    def __init__(self, test, *args):
+    def __init__(self, test, *args, command="watch"):
         import threading
         self.lines = []
         self.cond = threading.Condition()
-        self.proc = subprocess.Popen([ALLOTCTL, "--json", "watch"] + list(args),
+        self.proc = subprocess.Popen([ALLOTCTL, "--json", command] + list(args),
                                      env=test.env(), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.stderr = ""
@@ -592,6 +623,422 @@ class TestWatch(CliTestCase):
         self.assertEqual(rc, 0)
         self.assertRegex(line, r"^#1  member m-1  home-visits reached 70%: used 2 of 2, 0 left, "
                                r"resets 2026-03-15  \(invoice inv-1 line 2\)")
+
+
+# ---- TLS, tokens, roles ----------------------------------------------------
+
+def _openssl(d, *args):
+    subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _ca(d, name):
+    _openssl(d, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
+             "-subj", "/CN=" + name)
+
+
+def _leaf(d, name, ca, ext):
+    _openssl(d, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name)
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write(ext + "\n")
+    _openssl(d, "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+             "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+
+
+class Pki:
+    """Made once for the module: a CA, a server certificate for 127.0.0.1
+    and localhost, a client certificate, a CA nobody trusts; a token per
+    role from `allotd --new-token`, each in a 0600 file ending in a line
+    break, and the auth config that admits them."""
+
+    ROLES = (("ops", "admin"), ("front-desk", "billing"), ("analytics", "reader"))
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="allot-cli-pki-")
+        _ca(self.dir, "ca")
+        _leaf(self.dir, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                        "extendedKeyUsage=serverAuth")
+        _leaf(self.dir, "client", "ca", "extendedKeyUsage=clientAuth")
+        _ca(self.dir, "rogue-ca")
+        self.tokens = {}
+        config = []
+        for ident, role in self.ROLES:
+            p = subprocess.run([harness.allotd_path(), "--new-token", ident, role],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=RUN_TIMEOUT, check=True)
+            token, line = p.stdout.splitlines()
+            self.tokens[role] = token
+            self.write(role + ".token", token + "\n", 0o600)
+            config.append(line)
+        self.write("auth.conf", "\n".join(config) + "\n", 0o600)
+        for n in os.listdir(self.dir):
+            if n.endswith(".key"):
+                os.chmod(self.path(n), 0o600)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def write(self, name, text, mode):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        os.chmod(self.path(name), mode)
+        return self.path(name)
+
+    def close(self):
+        if os.environ.get("ALLOT_IT_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_PKI = None
+
+
+def pki():
+    global _PKI
+    if _PKI is None:
+        _PKI = Pki()
+    return _PKI
+
+
+def tearDownModule():
+    if _PKI is not None:
+        _PKI.close()
+
+
+class SecureCliTestCase(CliTestCase):
+    """allotd with TLS and --auth-config (and --tls-client-ca when
+    client_ca); as_role(ROLE) gives the allotctl options to call it as a
+    token of that role."""
+
+    client_ca = False
+
+    def setUp(self):
+        need_allotctl()
+        self.pki = pki()
+        args = ["--tls-cert", self.pki.path("server.pem"), "--tls-key",
+                self.pki.path("server.key"), "--auth-config", self.pki.path("auth.conf")]
+        kw = {}
+        if self.client_ca:
+            args += ["--tls-client-ca", self.pki.path("ca.pem")]
+            kw = dict(tls_client_key=self.pki.read("client.key"),
+                      tls_client_chain=self.pki.read("client.pem"))
+        self.server = self.start_server(extra_args=args, tls_root=self.pki.read("ca.pem"), **kw)
+        self.work = self.tmpdir()
+
+    def tls(self):
+        args = ["--tls-ca", self.pki.path("ca.pem")]
+        if self.client_ca:
+            args += ["--tls-cert", self.pki.path("client.pem"),
+                     "--tls-key", self.pki.path("client.key")]
+        return args
+
+    def as_role(self, role):
+        return self.tls() + ["--token-file", self.pki.path(role + ".token")]
+
+    def setup_catalog(self):
+        """Services, the family plan and member m-1, as admin."""
+        admin = self.as_role("admin")
+        self.ctl(*admin, "service", "put", os.path.join(EXAMPLES, "services.json"))
+        self.ctl(*admin, "plan", "put", os.path.join(EXAMPLES, "plans", "family.json"))
+        self.ctl(*admin, "member", "put", os.path.join(EXAMPLES, "members", "m-1.json"))
+
+
+class TestTokensAndRoles(SecureCliTestCase):
+
+    def test_no_token_is_unauthenticated_exit_6(self):
+        # Health needs no credential; everything else does.
+        self.assertIn("serving", self.ctl(*self.tls(), "health").stdout)
+        for args in (("service", "list"), ("allotments", "m-1"), ("audit",)):
+            p = self.ctl(*self.tls(), *args, want=6)
+            self.assertEqual(p.stdout, "")
+            self.assertTrue(p.stderr.startswith("allotctl: allotd at %s wants a token (missing "
+                                                "credentials" % self.server.address), p.stderr)
+            self.assertIn("--token-file FILE", p.stderr)
+        # A token the server does not know: 6 too, naming where it came from.
+        bad = self.write("bad.token", "not-a-known-token\n")
+        os.chmod(bad, 0o600)
+        p = self.ctl(*self.tls(), "--token-file", bad, "service", "list", want=6)
+        self.assertIn("did not accept the token from --token-file %s" % bad, p.stderr)
+        self.assertIn("unknown token", p.stderr)
+        self.assertNotIn("not-a-known-token", p.stderr)
+
+    def test_billing_prices_but_may_not_put_plans_exit_7(self):
+        self.setup_catalog()
+        billing = self.as_role("billing")
+        p = self.ctl(*billing, "plan", "put", os.path.join(EXAMPLES, "plans", "family.json"),
+                     want=7)
+        self.assertIn("permission denied: role billing may not call PutPlan", p.stderr)
+        self.assertIn("another role", p.stderr)
+        r = json.loads(self.ctl(*billing, "--json", "price", "inv-1", "m-1",
+                                "HOME_VISIT@2025-04-01").stdout)
+        self.assertEqual(r["lines"][0]["reason"], "covered")
+        # admin sets up but does not price; reader reads but does not preview.
+        p = self.ctl(*self.as_role("admin"), "price", "inv-2", "m-1", "HOME_VISIT@2025-05-01",
+                     want=7)
+        self.assertIn("role admin may not call PriceInvoice", p.stderr)
+        self.ctl(*self.as_role("reader"), "allotments", "m-1", "--as-of", "2025-05-01")
+        self.ctl(*self.as_role("reader"), "preview", "m-1", "HOME_VISIT@2025-05-01", want=7)
+
+    def test_token_sources(self):
+        self.setup_catalog()
+        tls, tokens = self.tls(), self.pki.tokens
+        admin_file = self.pki.path("admin.token")
+        # ALLOT_TOKEN_FILE, ALLOT_TOKEN, --token-file (a trailing line break dropped).
+        self.ctl(*tls, "plan", "get", "family", env={"ALLOT_TOKEN_FILE": admin_file})
+        self.ctl(*tls, "plan", "get", "family", env={"ALLOT_TOKEN": tokens["reader"]})
+        self.ctl(*tls, "--token-file", admin_file, "plan", "get", "family")
+        # The flag wins over the environment, whichever variable it is.
+        bad = {"ALLOT_TOKEN": "wrong-token"}
+        self.ctl(*tls, "--token-file", admin_file, "plan", "get", "family", env=bad)
+        self.ctl(*tls, "plan", "get", "family", env=bad, want=6)
+        # TLS from the environment too.
+        self.ctl("plan", "get", "family", env={"ALLOT_TLS_CA": self.pki.path("ca.pem"),
+                                               "ALLOT_TOKEN_FILE": admin_file})
+        # Both variables: ambiguous, nothing sent.
+        p = self.ctl(*tls, "plan", "get", "family", want=2,
+                     env={"ALLOT_TOKEN": tokens["admin"], "ALLOT_TOKEN_FILE": admin_file})
+        self.assertIn("ALLOT_TOKEN and ALLOT_TOKEN_FILE are both set", p.stderr)
+        # A token file others may read: used, with a warning that never shows it.
+        loose = self.write("loose.token", tokens["admin"] + "\n")
+        os.chmod(loose, 0o644)
+        p = self.ctl(*tls, "--token-file", loose, "plan", "get", "family")
+        self.assertIn("warning: --token-file %s may be read by group or others" % loose,
+                      p.stderr)
+        self.assertNotIn(tokens["admin"], p.stderr)
+        # A token about to go in plaintext beyond this machine: a warning
+        # (192.0.2.1 is TEST-NET-1: nothing answers there).
+        p = self.ctl("--timeout", "0.5", "--addr", "192.0.2.1:9", "health", want=None,
+                     env={"ALLOT_TOKEN_FILE": admin_file})
+        self.assertIn("warning: the token from ALLOT_TOKEN_FILE %s goes to 192.0.2.1:9 without "
+                      "TLS" % admin_file, p.stderr)
+        self.assertIn(p.returncode, (3, 4))
+        p = self.ctl("--timeout", "0.5", *tls, "--addr", "192.0.2.1:9", "health", want=None,
+                     env={"ALLOT_TOKEN_FILE": admin_file})
+        self.assertNotIn("warning", p.stderr)
+        # An empty token file is a usage error.
+        empty = self.write("empty.token", "\n")
+        p = self.ctl(*tls, "--token-file", empty, "plan", "get", "family", want=2)
+        self.assertIn("the token is empty", p.stderr)
+
+    def test_watch_sends_the_token(self):
+        self.setup_catalog()
+        p = self.ctl(*self.tls(), "watch", "--once", want=6)
+        self.assertIn("wants a token", p.stderr)
+        self.ctl(*self.as_role("billing"), "price", "inv-1", "m-1", "HOME_VISIT@2025-04-01",
+                 "HOME_VISIT@2025-06-01")
+        w = Watch(self, *self.as_role("reader"))
+        try:
+            events = w.wait_for(1)
+            self.assertEqual(events[0]["rule_key"], "home-visits")
+        finally:
+            rc = w.finish(signal.SIGINT)
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertClean(w.stderr)
+
+
+class TestTls(SecureCliTestCase):
+
+    def test_wrong_ca_fails_clearly_exit_3(self):
+        admin = ["--token-file", self.pki.path("admin.token")]
+        p = self.ctl("--timeout", "5", "--tls-ca", self.pki.path("rogue-ca.pem"), *admin,
+                     "service", "list", want=3)
+        self.assertTrue(p.stderr.startswith("allotctl: cannot reach allotd at %s over TLS"
+                                            % self.server.address), p.stderr)
+        self.assertIn("--tls-ca is the CA that signed its certificate", p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)  # no gRPC log lines
+        # Plaintext to the TLS port.
+        p = self.ctl("--timeout", "5", *admin, "service", "list", want=3)
+        self.assertIn("if it uses TLS, give --tls-ca", p.stderr)
+
+    def test_server_name(self):
+        admin = ["--token-file", self.pki.path("admin.token")]
+        ca = ["--tls-ca", self.pki.path("ca.pem")]
+        # The certificate names 127.0.0.1 and localhost. (Not dialed as
+        # localhost: gRPC's c-ares resolver leaks 10 bytes per lookup, which
+        # the sanitizer build reports.)
+        self.ctl(*ca, *admin, "--tls-name", "localhost", "service", "list")
+        p = self.ctl("--timeout", "5", *ca, *admin, "--tls-name", "allot.example.org", "service",
+                     "list", want=3)
+        self.assertIn("over TLS", p.stderr)
+        self.assertIn("--tls-name", p.stderr)
+
+
+class TestMutualTls(SecureCliTestCase):
+
+    client_ca = True
+
+    def test_client_certificate(self):
+        token = ["--token-file", self.pki.path("admin.token")]
+        self.assertEqual(self.ctl(*self.tls(), *token, "--json", "service", "list").stdout,
+                         "[]\n")
+        self.ctl("service", "list", env={"ALLOT_TLS_CA": self.pki.path("ca.pem"),
+                                         "ALLOT_TLS_CLIENT_CERT": self.pki.path("client.pem"),
+                                         "ALLOT_TLS_CLIENT_KEY": self.pki.path("client.key"),
+                                         "ALLOT_TOKEN_FILE": self.pki.path("admin.token")})
+        # Without one the handshake fails, and the message says what to try.
+        p = self.ctl("--timeout", "5", "--tls-ca", self.pki.path("ca.pem"), *token, "service",
+                     "list", want=3)
+        self.assertIn("over TLS", p.stderr)
+        self.assertIn("requires a client certificate (--tls-cert, --tls-key)", p.stderr)
+        # A certificate without its key is a usage error.
+        p = self.ctl("--tls-ca", self.pki.path("ca.pem"), "--tls-cert",
+                     self.pki.path("client.pem"), *token, "service", "list", want=2)
+        self.assertIn("--tls-cert needs --tls-key", p.stderr)
+
+
+# ---- audit -------------------------------------------------------------------
+
+AUDIT_KEYS = {"seq", "time", "principal", "role", "rpc", "code", "status", "member_id",
+              "invoice_id", "line_id", "usage_id", "plan_id", "service_code", "peer"}
+RFC3339_MICROS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+class TestAudit(SecureCliTestCase):
+
+    def audit(self, *args, role="admin"):
+        return json_lines(self.ctl(*self.as_role(role), "--json", "audit", *args).stdout)
+
+    def wait_audit(self, n, timeout=20):
+        """Entries, once at least n are committed (reads within ~100 ms)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = self.audit()
+            if len(entries) >= n or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.2)
+
+    def test_lists_the_writes_with_who_did_them(self):
+        self.setup_catalog()
+        billing = self.as_role("billing")
+        self.ctl(*billing, "price", "inv-1", "m-1", "HOME_VISIT@2025-04-01")
+        self.ctl(*billing, "plan", "put", os.path.join(EXAMPLES, "plans", "family.json"), want=7)
+        self.ctl(*billing, "void", "inv-1", "1")
+        entries = self.wait_audit(10)
+        got = [(e["principal"], e["role"], e["rpc"], e["status"]) for e in entries]
+        self.assertEqual(got, [("ops", "admin", "PutService", "OK")] * 5 + [
+            ("ops", "admin", "PutPlan", "OK"),
+            ("ops", "admin", "PutMember", "OK"),
+            ("front-desk", "billing", "PriceInvoice", "OK"),
+            ("front-desk", "billing", "PutPlan", "PERMISSION_DENIED"),
+            ("front-desk", "billing", "VoidInvoice", "OK"),
+        ])
+        self.assertEqual([e["seq"] for e in entries], list(range(1, 11)))
+        for e in entries:
+            self.assertEqual(set(e), AUDIT_KEYS)
+            self.assertRegex(e["time"], RFC3339_MICROS)
+            self.assertTrue(e["peer"].startswith("ipv4:127.0.0.1:"), e)
+        price = entries[7]
+        self.assertEqual((price["member_id"], price["invoice_id"], price["code"]),
+                         ("m-1", "inv-1", 0))
+        self.assertIsNone(price["plan_id"])
+        self.assertEqual(entries[8]["code"], 7)
+        self.assertEqual((entries[9]["invoice_id"], entries[9]["line_id"]), ("inv-1", "1"))
+        self.assertEqual(entries[5]["plan_id"], "family")
+        self.assertEqual(entries[0]["service_code"], "HOME_VISIT")
+
+        # The table: one line per entry, what was set and nothing else.
+        out = self.ctl(*self.as_role("admin"), "audit").stdout.splitlines()
+        self.assertEqual(out[0].split(), ["SEQ", "TIME", "WHO", "RPC", "STATUS", "IDS"])
+        self.assertEqual(len(out), 11)
+        self.assertRegex(out[8], r"^8 +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  front-desk \(billing\) "
+                                 r" +PriceInvoice +OK +member=m-1 invoice=inv-1 "
+                                 r"peer=ipv4:127\.0\.0\.1:\d+$")
+        self.assertRegex(out[9], r"^9 .* front-desk \(billing\) +PutPlan +PERMISSION_DENIED +"
+                                 r"peer=")
+        # Only admin reads the trail.
+        p = self.ctl(*self.as_role("billing"), "audit", want=7)
+        self.assertIn("role billing may not call ListAudit", p.stderr)
+
+    def test_pages_through_more_than_one_answer(self):
+        self.setup_catalog()
+        stub = self.server.stub_for(token=self.pki.tokens["admin"])
+        # Reads of a member are audited: 1200 of them, plus 7 writes.
+        for _ in range(12):
+            futures = [stub.GetMember.future(harness.pb.GetMemberRequest(member_id="m-1"))
+                       for _ in range(100)]
+            for f in futures:
+                f.result()
+        total = 1207
+        entries = self.wait_audit(total)
+        # One answer holds at most 1000: all of them, once each, in order.
+        self.assertEqual([e["seq"] for e in entries], list(range(1, total + 1)))
+        self.assertEqual(sum(e["rpc"] == "GetMember" for e in entries), 1200)
+        # --limit and --from: exactly those, across the page boundary too.
+        self.assertEqual([e["seq"] for e in self.audit("--limit", "3")], [1, 2, 3])
+        self.assertEqual([e["seq"] for e in self.audit("--from", "998", "--limit", "5")],
+                         [998, 999, 1000, 1001, 1002])
+        self.assertEqual(len(self.audit("--limit", "1001")), 1001)
+        self.assertEqual([e["seq"] for e in self.audit("--from", "1200")],
+                         list(range(1200, total + 1)))
+        self.assertEqual(self.audit("--from", str(total + 1)), [])
+        p = self.ctl(*self.as_role("admin"), "audit", "--from", str(total + 1))
+        self.assertEqual(p.stdout, "no audit entries from seq %d\n" % (total + 1))
+        # The table pages the same way.
+        out = self.ctl(*self.as_role("admin"), "audit", "--from", "990", "--limit", "20").stdout
+        self.assertEqual([int(l.split()[0]) for l in out.splitlines()[1:]],
+                         list(range(990, 1010)))
+
+    def test_follow_prints_new_entries_until_interrupted(self):
+        self.setup_catalog()
+        w = Watch(self, "--follow", "--from", "6", *self.as_role("admin"), command="audit")
+        try:
+            first = w.wait_for(2)
+            self.assertEqual([(e["seq"], e["rpc"]) for e in first],
+                             [(6, "PutPlan"), (7, "PutMember")])
+            # A write made after it reached the end shows up.
+            time.sleep(1.5)
+            self.ctl(*self.as_role("billing"), "price", "inv-9", "m-1",
+                     "HOME_VISIT@2025-04-01")
+            new = w.wait_for(3)[2]
+            self.assertEqual((new["seq"], new["principal"], new["rpc"], new["invoice_id"]),
+                             (8, "front-desk", "PriceInvoice", "inv-9"))
+            time.sleep(1.5)
+            self.assertEqual(len(w.lines), 3)  # nothing printed twice
+        finally:
+            rc = w.finish(signal.SIGINT)
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertClean(w.stderr)
+        self.assertEqual(w.stderr, "")
+
+    def test_follow_waits_out_a_server_restart(self):
+        self.setup_catalog()
+        w = Watch(self, "--follow", "--from", "7", *self.as_role("admin"), command="audit")
+        try:
+            self.assertEqual(w.wait_for(1)[0]["seq"], 7)
+            old = self.server
+            old.stop()
+            time.sleep(1.5)  # audit --follow finds it gone and retries
+            self.server = self.new_server(workdir=old.workdir, data_dir=old.data_dir,
+                                          port=old.port, extra_args=old.extra_args,
+                                          tls_root=old.tls_root).start()
+            self.ctl(*self.as_role("admin"), "service", "put",
+                     os.path.join(EXAMPLES, "services.json"))
+            entries = w.wait_for(6)
+            self.assertEqual([e["seq"] for e in entries], list(range(7, 13)))
+        finally:
+            rc = w.finish(signal.SIGINT)
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertClean(w.stderr)
+        self.assertIn("allotctl: audit: cannot reach allotd", w.stderr)
+        self.assertIn("trying again from seq 8", w.stderr)
+
+    def test_anonymous_on_a_server_without_authentication(self):
+        plain = self.start_server()
+        self.ctl("service", "put", os.path.join(EXAMPLES, "services.json"), addr=plain.address)
+        out = self.ctl("audit", "--limit", "1", addr=plain.address).stdout.splitlines()
+        self.assertEqual(len(out), 2)
+        self.assertRegex(out[1], r"^1 .*  anonymous  +PutService +OK +service=\w+ peer=")
+        (e,) = json_lines(self.ctl("--json", "audit", "--limit", "1", addr=plain.address).stdout)
+        self.assertEqual((e["principal"], e["role"]), ("anonymous", None))
 
 
 if __name__ == "__main__":
