@@ -18,14 +18,29 @@ response carries a strict Content-Security-Policy (no scripts at all).
 Unknown member: 404 "No member with id ...". allotd unreachable: 503 "The
 coverage service is not reachable right now".
 
+Against an allotd with TLS and --auth-config it connects with --tls-ca
+(and --tls-cert/--tls-key for mutual TLS) and, with --jwt-key-file, calls
+GetAllotments for each member with a short-lived JWT minted for that member
+alone (sub = the member id), cached per member until shortly before it
+expires; the portal then holds no service token at all. --token-file (a
+reader token) is the alternative, or an addition for service names only;
+--service-names FILE gives the names without any token.
+
 Standard library http.server plus allot_client (clients/python); needs
-Debian's python3-grpcio and python3-protobuf, and the stubs generated at
-build time (target allot_client_gen; --gen DIR or $ALLOT_CLIENT_GEN to point
-at them when the build tree is not <repo>/build).
+Debian's python3-grpcio and python3-protobuf (RS256 JWTs are signed with
+python3-cryptography when installed, else the openssl command), and the
+stubs generated at build time (target allot_client_gen; --gen DIR or
+$ALLOT_CLIENT_GEN to point at them when the build tree is not
+<repo>/build).
 """
 
 import argparse
+import base64
+import collections
+import hashlib
+import hmac
 import html
+import json
 import os
 import re
 import signal
@@ -396,40 +411,315 @@ button{font:inherit;padding:.4rem .9rem;border:0;border-radius:5px;background:va
 
 
 # ---------------------------------------------------------------------------
+# member-scoped JWTs (docs/security.md, "Portal JWTs")
+# ---------------------------------------------------------------------------
+
+HMAC_KEY_MIN = 32        # bytes; allotd refuses shorter hs256 keys
+RSA_BITS_MIN = 2048      # allotd refuses smaller rs256 keys
+JWT_TTL_DEFAULT = 300    # seconds
+JWT_TTL_MIN, JWT_TTL_MAX = 30, 3600
+JWT_CACHE_MAX = 4096     # members whose JWT is kept
+
+
+def _b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
+
+
+def valid_member_id(member_id):
+    """What allotd accepts as a member id (and a JWT's sub): 1-64 printable
+    ASCII characters, no spaces."""
+    return (isinstance(member_id, str) and 0 < len(member_id) <= 64
+            and all(0x20 < ord(c) < 0x7f for c in member_id))
+
+
+def read_hs256_key(path):
+    """An HS256 key file as allotd reads `jwt-key ID hs256 file:PATH`: its
+    bytes, trailing newlines, spaces and tabs dropped; at least 32 bytes."""
+    with open(path, "rb") as f:
+        key = f.read().rstrip(b"\n\r \t")
+    if len(key) < HMAC_KEY_MIN:
+        raise ValueError("%s: an HS256 key needs at least %d bytes, got %d"
+                         % (path, HMAC_KEY_MIN, len(key)))
+    return key
+
+
+def _rs256_signer(pem, path="RS256 key", backend=None):
+    """sign(bytes) -> signature with an RSA private key (PEM, unencrypted),
+    checked to be RSA of at least 2048 bits. backend: "cryptography"
+    (Debian's python3-cryptography), "openssl" (the command, run for each
+    signature) or None: the first that is available."""
+    if backend is None:
+        import importlib.util
+        backend = "cryptography" if importlib.util.find_spec("cryptography") else "openssl"
+    if backend == "openssl":
+        return _openssl_rs256_signer(pem, path)
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as e:
+        raise ValueError("%s: not an unencrypted PEM private key (%s)" % (path, e)) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("%s: RS256 wants an RSA private key" % path)
+    if key.key_size < RSA_BITS_MIN:
+        raise ValueError("%s: the RSA key has %d bits; allotd wants at least %d"
+                         % (path, key.key_size, RSA_BITS_MIN))
+    return lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def _openssl_with_key(args, key_pem, data=b""):
+    """Runs `openssl ARGS` where "KEY" in ARGS is read from a pipe holding
+    key_pem (never a file on disk); (exit code, stdout, stderr)."""
+    import subprocess
+    if len(key_pem) > 60000:
+        raise ValueError("the key is too large")
+    r, w = os.pipe()
+    try:
+        os.write(w, key_pem)
+        os.close(w)
+        w = None
+        argv = ["openssl"] + ["/dev/fd/%d" % r if a == "KEY" else a for a in args]
+        p = subprocess.run(argv, input=data, capture_output=True, pass_fds=(r,), timeout=30)
+    except FileNotFoundError:
+        raise ValueError("RS256 needs python3-cryptography or the openssl command") from None
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
+    return p.returncode, p.stdout, p.stderr
+
+
+def _openssl_rs256_signer(pem, path):
+    rc, out, err = _openssl_with_key(["pkey", "-in", "KEY", "-passin", "pass:", "-noout",
+                                      "-text"], pem)
+    text_ = out.decode("ascii", "replace")
+    if rc != 0:
+        raise ValueError("%s: not an unencrypted PEM private key (%s)"
+                         % (path, err.decode("utf-8", "replace").strip().splitlines()[:1]))
+    m = re.search(r"Private-Key: \((\d+) bit", text_)
+    if "modulus:" not in text_ or not m:
+        raise ValueError("%s: RS256 wants an RSA private key" % path)
+    if int(m.group(1)) < RSA_BITS_MIN:
+        raise ValueError("%s: the RSA key has %s bits; allotd wants at least %d"
+                         % (path, m.group(1), RSA_BITS_MIN))
+
+    def sign(data):
+        rc, sig, err = _openssl_with_key(["dgst", "-sha256", "-sign", "KEY", "-passin",
+                                          "pass:"], pem, data)
+        if rc != 0 or not sig:
+            raise RuntimeError("openssl dgst -sign failed: %s"
+                               % err.decode("utf-8", "replace").strip())
+        return sig
+    return sign
+
+
+class JwtMinter:
+    """Mints the JWTs allotd accepts from a portal: header {"alg", "typ":
+    "JWT", "kid"}, claims {"sub": member id, "iat", "exp", "aud"}, signed
+    HS256 (a shared key, as allotd's `jwt-key ID hs256`) or RS256 (the
+    private half of allotd's `jwt-key ID rs256` public key). allotd checks
+    the signature, exp (no leeway), sub and, when configured, aud; kid is
+    informational (allotd tries every key), useful when rotating.
+
+    token(member_id) is cached per member and reused until fewer than
+    `refresh` seconds of its life are left; invalidate(member_id) drops it
+    (after allotd refused it). Thread-safe. clock: seconds since the epoch."""
+
+    def __init__(self, key, alg="HS256", key_id=None, ttl=JWT_TTL_DEFAULT, audience=None,
+                 clock=time.time, max_cached=JWT_CACHE_MAX):
+        alg = alg.upper()
+        if alg == "HS256":
+            if isinstance(key, str):
+                key = key.encode()
+            if len(key) < HMAC_KEY_MIN:
+                raise ValueError("an HS256 key needs at least %d bytes" % HMAC_KEY_MIN)
+            self._sign = lambda data, k=bytes(key): hmac.new(k, data, hashlib.sha256).digest()
+        elif alg == "RS256":
+            self._sign = key if callable(key) else _rs256_signer(key)
+        else:
+            raise ValueError("JWT algorithm %r is not HS256 or RS256" % alg)
+        if ttl <= 0:
+            raise ValueError("ttl must be > 0")
+        self.alg = alg
+        self.key_id = key_id or None
+        self.ttl = int(ttl)
+        self.audience = audience or None
+        self.clock = clock
+        # refresh this long before exp, so that a token is never sent about
+        # to expire (allotd allows no leeway)
+        self.refresh = min(max(self.ttl // 5, 10), self.ttl // 2)
+        self.max_cached = max_cached
+        self.mints = 0
+        self._cache = collections.OrderedDict()   # member id -> (token, exp)
+        self._lock = threading.Lock()
+        header = {"alg": alg, "typ": "JWT"}
+        if self.key_id:
+            header["kid"] = self.key_id
+        self._header = _b64u(json.dumps(header, separators=(",", ":")).encode())
+
+    @classmethod
+    def from_file(cls, path, alg="HS256", **kw):
+        if alg.upper() == "RS256":
+            with open(path, "rb") as f:
+                return cls(_rs256_signer(f.read(), path), "RS256", **kw)
+        return cls(read_hs256_key(path), alg, **kw)
+
+    def mint(self, member_id):
+        """A fresh (token, exp) for member_id (not cached)."""
+        if not valid_member_id(member_id):
+            raise ValueError("not a member id: %r" % (member_id,))
+        now = int(self.clock())
+        claims = {"sub": member_id, "iat": now, "exp": now + self.ttl}
+        if self.audience:
+            claims["aud"] = self.audience
+        payload = _b64u(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = self._header + "." + payload
+        sig = _b64u(self._sign(signing_input.encode("ascii")))
+        with self._lock:
+            self.mints += 1
+        return signing_input + "." + sig, claims["exp"]
+
+    def token(self, member_id):
+        """member_id's JWT: the cached one while it has more than `refresh`
+        seconds left, else a new one."""
+        now = self.clock()
+        with self._lock:
+            hit = self._cache.get(member_id)
+            if hit is not None and now < hit[1] - self.refresh:
+                self._cache.move_to_end(member_id)
+                return hit[0]
+        tok, exp = self.mint(member_id)
+        with self._lock:
+            self._cache[member_id] = (tok, exp)
+            self._cache.move_to_end(member_id)
+            while len(self._cache) > self.max_cached:
+                self._cache.popitem(last=False)
+        return tok
+
+    def cached(self, member_id):
+        """The cached token for member_id, or None."""
+        with self._lock:
+            hit = self._cache.get(member_id)
+        return hit[0] if hit else None
+
+    def invalidate(self, member_id):
+        with self._lock:
+            self._cache.pop(member_id, None)
+
+
+def load_service_names(path):
+    """code -> name from a JSON file: a list of services as `allotctl
+    service put` reads them ([{"code": ..., "name": ...}, ...]) or an object
+    {"CODE": "name", ...}."""
+    with open(path, "rb") as f:
+        try:
+            data = json.loads(f.read().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ValueError("%s: not JSON: %s" % (path, e)) from None
+    if isinstance(data, dict):
+        items = list(data.items())
+    elif isinstance(data, list):
+        try:
+            items = [(x["code"], x.get("name", "")) for x in data]
+        except (TypeError, KeyError, AttributeError):
+            raise ValueError('%s: want [{"code": ..., "name": ...}, ...]' % path) from None
+    else:
+        raise ValueError("%s: want a JSON list of services or an object" % path)
+    names = {}
+    for code, name in items:
+        if not isinstance(code, str) or not isinstance(name, str):
+            raise ValueError("%s: codes and names are strings" % path)
+        names[code] = name
+    return names
+
+
+# ---------------------------------------------------------------------------
 # the app
 # ---------------------------------------------------------------------------
 
-class App:
-    """What the handlers share: the client and a short-lived service-name cache."""
+_DEFAULT = object()
 
-    def __init__(self, client):
+
+class App:
+    """What the handlers share: the client, where service names come from
+    (a short-lived ListServices cache), and the JWT minter.
+
+    minter: a JwtMinter: GetAllotments is called with a JWT for the member
+    asked for (on client's connection), never with client's own credential.
+    names_client: whom to ask ListServices (default: client, unless minting:
+    a member's JWT may not call it, and a refused call would only fill the
+    audit trail; then None, no names). service_names: a fixed code -> name
+    map instead of asking."""
+
+    def __init__(self, client, minter=None, names_client=_DEFAULT, service_names=None,
+                 log=None):
         self.client = client
+        self.minter = minter
+        if names_client is _DEFAULT:
+            names_client = client if minter is None else None
+        self.names_client = names_client if service_names is None else None
+        self._static_names = dict(service_names) if service_names is not None else None
         self._names = None
         self._names_at = 0.0
         self._lock = threading.Lock()
+        self._log = log or (lambda msg: sys.stderr.write("portal: %s\n" % msg))
         self.css = stylesheet().encode()
 
     def service_names(self):
         """code -> name; {} when ListServices fails (codes are shown then)."""
+        if self._static_names is not None:
+            return self._static_names
+        if self.names_client is None:
+            return {}
         with self._lock:
             if self._names is not None and time.monotonic() - self._names_at < SERVICE_NAMES_TTL:
                 return self._names
         try:
-            names = {s.code: s.name for s in self.client.list_services(page_size=1000)}
-        except ac.AllotError:
+            names = {s.code: s.name for s in self.names_client.list_services(page_size=1000)}
+        except ac.AllotError as e:
+            if e.code in (ac.StatusCode.UNAUTHENTICATED, ac.StatusCode.PERMISSION_DENIED):
+                self._log("service names: allotd refused ListServices: %s" % e)
             return self._names or {}
         with self._lock:
             self._names, self._names_at = names, time.monotonic()
         return names
 
-    def member(self, member_id, as_of):
+    def _allotments(self, member_id, as_of):
+        if self.minter is None:
+            return self.client.get_allotments(member_id, as_of)
         try:
-            al = self.client.get_allotments(member_id, as_of)
+            return self.client.with_token(self.minter.token(member_id)).get_allotments(
+                member_id, as_of)
+        except ac.AllotError as e:
+            if e.code != ac.StatusCode.UNAUTHENTICATED:
+                raise
+            # allotd no longer takes the cached JWT (expired by its clock, or
+            # its keys changed): mint a fresh one, once
+            self.minter.invalidate(member_id)
+            self._log("allotd refused the JWT for a member (%s); minting a new one" % e)
+        try:
+            return self.client.with_token(self.minter.token(member_id)).get_allotments(
+                member_id, as_of)
+        except ac.AllotError as e:
+            if e.code == ac.StatusCode.UNAUTHENTICATED:
+                self.minter.invalidate(member_id)
+            raise
+
+    def member(self, member_id, as_of):
+        if self.minter is not None and not valid_member_id(member_id):
+            return not_found_page(member_id)   # allotd would refuse it as sub and as id
+        try:
+            al = self._allotments(member_id, as_of)
         except ac.AllotError as e:
             if e.code in (ac.StatusCode.NOT_FOUND, ac.StatusCode.INVALID_ARGUMENT):
                 return not_found_page(member_id)
             if e.code in (ac.StatusCode.UNAVAILABLE, ac.StatusCode.DEADLINE_EXCEEDED):
                 return unreachable_page()
+            if e.code in (ac.StatusCode.UNAUTHENTICATED, ac.StatusCode.PERMISSION_DENIED):
+                self._log("allotd refused the portal's credentials: %s" % e)
+                return message_page(HTTPStatus.BAD_GATEWAY,
+                                    "The coverage service refused this portal",
+                                    "Please tell the practice; try again later.")
             return message_page(HTTPStatus.BAD_GATEWAY,
                                 "The coverage service could not answer",
                                 "%s: %s" % (e.name, e.message))
@@ -550,6 +840,64 @@ def parse_listen(s):
     return host, int(port)
 
 
+def _warn_if_readable(path, what):
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        sys.stderr.write("portal: warning: %s %s may be read by group or others "
+                         "(chmod 600 it)\n" % (what, path))
+
+
+def build(args):
+    """(the client to close at exit, App, description) from parsed options;
+    ValueError/OSError when they do not fit together or a file is unusable."""
+    if args.jwt_key_id and not args.jwt_key_file:
+        raise ValueError("--jwt-key-id needs --jwt-key-file")
+    if args.jwt_audience and not args.jwt_key_file:
+        raise ValueError("--jwt-audience needs --jwt-key-file")
+    if not JWT_TTL_MIN <= args.jwt_ttl <= JWT_TTL_MAX:
+        raise ValueError("--jwt-ttl: want %d to %d seconds" % (JWT_TTL_MIN, JWT_TTL_MAX))
+    minter = None
+    if args.jwt_key_file:
+        _warn_if_readable(args.jwt_key_file, "--jwt-key-file")
+        minter = JwtMinter.from_file(args.jwt_key_file, args.jwt_alg, key_id=args.jwt_key_id,
+                                     ttl=args.jwt_ttl, audience=args.jwt_audience)
+    names = load_service_names(args.service_names) if args.service_names else None
+    if args.token_file:
+        _warn_if_readable(args.token_file, "--token-file")
+    tls = dict(tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
+               tls_target_name=args.tls_name)
+    tls = {k: v for k, v in tls.items() if v}
+    # With a minter the portal's own connection carries no credential: each
+    # member's call gets that member's JWT (App._allotments).
+    base = ac.Client(args.allot_addr, timeout=args.timeout, insecure=args.insecure, **tls)
+    client, names_client = base, None
+    try:
+        if minter and not base.tls and not args.insecure \
+                and not ac.is_loopback_addr(args.allot_addr):
+            raise ValueError("member JWTs without TLS would cross the network in clear text "
+                             "to %s: give --tls-ca (or --insecure)" % args.allot_addr)
+        if args.token_file:
+            names_client = base.with_token(ac.read_token_file(args.token_file))
+            if minter is None:
+                client = names_client   # every call with the service token
+        elif minter is None:
+            names_client = base         # an open allotd
+    except Exception:
+        base.close()
+        raise
+    app = App(client, minter=minter, names_client=names_client, service_names=names)
+    how = ["TLS" if base.tls else "plaintext"]
+    if minter:
+        how.append("member JWTs %s%s, %d s" % (minter.alg, " kid " + minter.key_id
+                                               if minter.key_id else "", minter.ttl))
+    if args.token_file:
+        how.append("service token" + (" for service names" if minter else ""))
+    return base, app, ", ".join(how)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="allot patient portal (read-only)")
     ap.add_argument("--allot-addr", default=os.environ.get("ALLOT_ADDR", ac.DEFAULT_ADDR),
@@ -561,14 +909,53 @@ def main(argv=None):
                     help="seconds allowed for each call to allotd (default 5)")
     ap.add_argument("--gen", metavar="DIR", help="directory of the generated stubs")
     ap.add_argument("--quiet", action="store_true", help="no request log")
+    sec = ap.add_argument_group("a secured allotd (docs/security.md)")
+    sec.add_argument("--tls-ca", metavar="FILE", default=os.environ.get("ALLOT_TLS_CA") or None,
+                     help="CA certificate (PEM) that signed allotd's; turns TLS on "
+                     "(default $ALLOT_TLS_CA)")
+    sec.add_argument("--tls-cert", metavar="FILE",
+                     default=os.environ.get("ALLOT_TLS_CLIENT_CERT") or None,
+                     help="client certificate chain for mutual TLS (default $ALLOT_TLS_CLIENT_CERT)")
+    sec.add_argument("--tls-key", metavar="FILE", default=os.environ.get("ALLOT_TLS_CLIENT_KEY") or None,
+                     help="its private key (default $ALLOT_TLS_CLIENT_KEY)")
+    sec.add_argument("--tls-name", metavar="NAME",
+                     help="the name allotd's certificate must carry, when not the host of "
+                     "--allot-addr")
+    sec.add_argument("--jwt-key-file", metavar="FILE",
+                     help="key to mint each member's JWT with: the HS256 key file of allotd's "
+                     "`jwt-key ID hs256 file:PATH`, or with --jwt-alg RS256 the RSA private "
+                     "key whose public half allotd has")
+    sec.add_argument("--jwt-key-id", metavar="ID",
+                     help="sent as the JWT header's kid (the jwt-key ID; informational)")
+    sec.add_argument("--jwt-alg", choices=("HS256", "RS256"), default="HS256", type=str.upper,
+                     help="HS256 (default) or RS256")
+    sec.add_argument("--jwt-ttl", type=int, default=JWT_TTL_DEFAULT, metavar="SECONDS",
+                     help="lifetime of each JWT (default %d, %d-%d); reused until its last "
+                     "fifth" % (JWT_TTL_DEFAULT, JWT_TTL_MIN, JWT_TTL_MAX))
+    sec.add_argument("--jwt-audience", metavar="VALUE",
+                     help="the aud claim, when allotd's config has jwt-audience")
+    sec.add_argument("--token-file", metavar="FILE",
+                     help="a service token (role reader): for every call without "
+                     "--jwt-key-file, else only for service names")
+    sec.add_argument("--service-names", metavar="FILE",
+                     help="service names as JSON (examples/services.json's format, or "
+                     "{\"CODE\": \"name\"}) instead of asking allotd")
+    sec.add_argument("--insecure", action="store_true",
+                     help="allow credentials without TLS to a non-loopback allotd")
     args = ap.parse_args(argv)
 
-    client = ac.Client(args.allot_addr, timeout=args.timeout)
-    httpd = PortalServer(args.listen, App(client), quiet=args.quiet)
+    try:
+        client, app, how = build(args)
+    except (ValueError, TypeError, OSError) as e:
+        msg = "%s: %s" % (e.filename, e.strerror) if isinstance(e, OSError) and e.filename \
+            else str(e)
+        sys.stderr.write("portal: %s\n" % msg)
+        return 2
+    httpd = PortalServer(args.listen, app, quiet=args.quiet)
     host, port = httpd.server_address[:2]
     shown = "[%s]" % host if ":" in host else host
-    print("portal: listening on http://%s:%d/ (allotd at %s)" % (shown, port, args.allot_addr),
-          flush=True)
+    print("portal: listening on http://%s:%d/ (allotd at %s; %s)"
+          % (shown, port, args.allot_addr, how), flush=True)
 
     def stop(*_):
         threading.Thread(target=httpd.shutdown, daemon=True).start()

@@ -49,8 +49,11 @@ def artifacts_dir():
     return d
 
 
-def load_sample(addr):
-    with ac.Client(addr, timeout=harness.RPC_TIMEOUT) as c:
+def load_sample(addr, admin_kw=None, billing_kw=None):
+    """The sample data. admin_kw / billing_kw: Client options (TLS, token)
+    for the coverage set-up and for pricing, on a secured allotd."""
+    admin_kw = dict(admin_kw or {})
+    with ac.Client(addr, timeout=harness.RPC_TIMEOUT, **admin_kw) as c:
         c.put_service(ac.Service("HOME_VISIT", "Home visit", 15000))
         c.put_service(ac.Service("LAB", "Lab panel", 12000))
         c.put_service(ac.Service("MASSAGE", "Massage session", 9000))
@@ -64,6 +67,7 @@ def load_sample(addr):
         for mid in (MEMBER, NEIGHBOUR, ODD_ID):
             c.put_member(ac.Member(mid, [ac.Enrollment("family", date(2024, 3, 15))],
                                    household_id="h-7"))
+    with ac.Client(addr, timeout=harness.RPC_TIMEOUT, **dict(billing_kw or admin_kw)) as c:
         c.price_invoice("inv-1", MEMBER, [ac.InvoiceLine("HOME_VISIT", date(2025, 4, 4)),
                                           ac.InvoiceLine("LAB", date(2025, 2, 10))])
         c.price_invoice("inv-2", NEIGHBOUR, [ac.InvoiceLine("LAB", date(2025, 3, 1),
@@ -75,13 +79,15 @@ def load_sample(addr):
 class Portal:
     """portal.py as a child process on a free port."""
 
-    def __init__(self, allot_addr, workdir):
+    def __init__(self, allot_addr, workdir, extra_args=()):
         self.log_path = os.path.join(workdir, "portal.log")
         env = dict(os.environ)
+        for k in ("ALLOT_TLS_CA", "ALLOT_TLS_CLIENT_CERT", "ALLOT_TLS_CLIENT_KEY"):
+            env.pop(k, None)   # only what the test passes
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, PORTAL, "--allot-addr", allot_addr, "--listen", "127.0.0.1:0",
-             "--timeout", "3"],
+             "--timeout", "3"] + list(extra_args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, env=env,
             cwd=workdir)
         line = self.proc.stdout.readline().decode("utf-8", "replace")

@@ -8,6 +8,8 @@ stays a plain int.
 
 import datetime
 import enum
+
+import grpc
 from dataclasses import dataclass, field
 from typing import List, Optional, Union
 
@@ -19,7 +21,7 @@ __all__ = [
     "Period", "Rule", "PlanVersion", "Plan", "Service", "Enrollment", "Member",
     "InvoiceLine", "AmountDue", "RuleUse", "PricedLine", "PricedInvoice", "Saved",
     "VoidedInvoice", "RecordedUsage", "UsageEntry", "Allotment", "Allotments",
-    "ThresholdEvent", "DEFAULT_THRESHOLDS",
+    "ThresholdEvent", "AuditEntry", "AuditPage", "DEFAULT_THRESHOLDS",
 ]
 
 DEFAULT_THRESHOLDS = (70, 80, 90, 100)
@@ -511,3 +513,58 @@ class ThresholdEvent:
                    remaining=m.remaining, period_start=date_from_wire(m.period_start),
                    reset_date=date_from_wire(m.reset_date), invoice_id=m.invoice_id,
                    line_id=m.line_id, usage_id=m.usage_id)
+
+
+# ---------------------------------------------------------------------------
+# audit trail
+# ---------------------------------------------------------------------------
+
+_STATUS_BY_NUMBER = {sc.value[0]: sc for sc in grpc.StatusCode}
+
+
+def _audit_time(s):
+    """'2025-05-20T14:03:07.123456Z' -> an aware UTC datetime (None if "")."""
+    if not s:
+        return None
+    try:
+        return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+@dataclass
+class AuditEntry:
+    seq: int                 # 1, 2, 3, ... never reused
+    time: Optional[datetime.datetime]   # UTC, microseconds
+    principal: str           # a token's id, "jwt:<member id>", or "anonymous"
+    role: str                # "admin", "billing", "reader", "portal", or ""
+    rpc: str                 # "PriceInvoice", ...
+    code: Union[grpc.StatusCode, int]   # the answer's status (an int if unknown)
+    member_id: str
+    invoice_id: str
+    line_id: str
+    usage_id: str
+    plan_id: str
+    service_code: str
+    peer: str                # "ipv4:10.0.0.7:51234"
+
+    @classmethod
+    def from_pb(cls, m):
+        return cls(seq=m.seq, time=_audit_time(m.time), principal=m.principal, role=m.role,
+                   rpc=m.rpc, code=_STATUS_BY_NUMBER.get(m.code, m.code),
+                   member_id=m.member_id, invoice_id=m.invoice_id, line_id=m.line_id,
+                   usage_id=m.usage_id, plan_id=m.plan_id, service_code=m.service_code,
+                   peer=m.peer)
+
+
+@dataclass
+class AuditPage:
+    entries: List[AuditEntry]
+    next_seq: int    # where the next page (or the next poll) starts
+    more: bool       # further entries are already stored
+
+    @classmethod
+    def from_pb(cls, m):
+        return cls(entries=[AuditEntry.from_pb(e) for e in m.entries], next_seq=m.next_seq,
+                   more=m.more)

@@ -13,6 +13,11 @@ service, plan and member (ids HOME_VISIT, demo-family, demo-member) so that
 
 shows two covered visits and a third billed at $150.00.
 
+The server and credentials come from the environment (Client.from_env):
+ALLOT_ADDR (or --addr), ALLOT_TLS_CA, ALLOT_TLS_CLIENT_CERT + ALLOT_TLS_CLIENT_KEY (mutual
+TLS), ALLOT_TOKEN or ALLOT_TOKEN_FILE (a billing token prices; --demo needs
+admin, which may not price: run it against an open server).
+
 Stubs: build target allot_client_gen (or set ALLOT_CLIENT_GEN). Run with
 Debian's /usr/bin/python3.
 """
@@ -55,7 +60,8 @@ def setup_demo(c):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--addr", default=os.environ.get("ALLOT_ADDR", ac.DEFAULT_ADDR))
+    ap.add_argument("--addr", default=None,
+                    help="HOST:PORT (default $ALLOT_ADDR or %s)" % ac.DEFAULT_ADDR)
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--preview", action="store_true", help="price without recording")
     ap.add_argument("--demo", action="store_true", help="store sample data first")
@@ -65,7 +71,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     lines = [parse_line(s, i) for i, s in enumerate(args.lines)]
 
-    with ac.Client(args.addr, timeout=args.timeout) as c:
+    try:
+        client = ac.Client.from_env(addr=args.addr, timeout=args.timeout)
+    except (ValueError, TypeError) as e:
+        print("allot: %s" % e, file=sys.stderr)
+        return 2
+    with client as c:
         try:
             if args.demo:
                 setup_demo(c)

@@ -8,6 +8,11 @@ event, reconnecting after a server restart without missing one.
 continues where it stopped (an alerting job would do this). --exit-after N
 stops after N events (for scripts and tests). Ctrl-C stops it.
 
+The server and credentials come from the environment (Client.from_env):
+ALLOT_ADDR (or --addr), ALLOT_TLS_CA, ALLOT_TLS_CLIENT_CERT + ALLOT_TLS_CLIENT_KEY (mutual
+TLS), ALLOT_TOKEN or ALLOT_TOKEN_FILE (billing or reader). A refused
+credential ends it with status 1 (it is not retried).
+
 Stubs: build target allot_client_gen (or set ALLOT_CLIENT_GEN). Run with
 Debian's /usr/bin/python3.
 """
@@ -51,7 +56,8 @@ def describe(ev):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--addr", default=os.environ.get("ALLOT_ADDR", ac.DEFAULT_ADDR))
+    ap.add_argument("--addr", default=None,
+                    help="HOST:PORT (default $ALLOT_ADDR or %s)" % ac.DEFAULT_ADDR)
     ap.add_argument("--member", default="", help="only this member's events")
     ap.add_argument("--from-seq", type=int, default=None, help="first seq (default 1)")
     ap.add_argument("--state", help="file keeping the last seq seen")
@@ -64,7 +70,11 @@ def main(argv=None):
     if start is None:
         start = read_state(args.state) + 1 if args.state else 1
 
-    client = ac.Client(args.addr)
+    try:
+        client = ac.Client.from_env(addr=args.addr)
+    except (ValueError, TypeError) as e:
+        print("allot: %s" % e, file=sys.stderr)
+        return 2
     watch = client.watch_thresholds(from_seq=start, member_id=args.member, resume=True,
                                     give_up_after=args.give_up_after)
     signal.signal(signal.SIGTERM, lambda *_: watch.cancel())

@@ -10,7 +10,9 @@ import dataclasses
 import datetime
 import decimal
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -345,6 +347,36 @@ class Messages(unittest.TestCase):
         self.assertEqual((v.plan_id, v.plan_effective_from, v.allotments), ("", None, []))
 
 
+class Audit(unittest.TestCase):
+    def test_entry(self):
+        e = T.AuditEntry.from_pb(pb.AuditEntry(
+            seq=7, time="2025-05-20T14:03:07.123456Z", principal="jwt:m-1", role="portal",
+            rpc="GetAllotments", code=7, member_id="m-2", peer="ipv4:10.0.0.7:51234"))
+        self.assertEqual(e.time, datetime.datetime(2025, 5, 20, 14, 3, 7, 123456,
+                                                   tzinfo=datetime.timezone.utc))
+        self.assertIs(e.code, grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual((e.seq, e.principal, e.role, e.rpc, e.member_id, e.invoice_id),
+                         (7, "jwt:m-1", "portal", "GetAllotments", "m-2", ""))
+        self.assertIs(T.AuditEntry.from_pb(pb.AuditEntry(code=0)).code, grpc.StatusCode.OK)
+        self.assertEqual(T.AuditEntry.from_pb(pb.AuditEntry(code=99)).code, 99)
+        self.assertIsNone(T.AuditEntry.from_pb(pb.AuditEntry()).time)
+        page = T.AuditPage.from_pb(pb.ListAuditResponse(entries=[pb.AuditEntry(seq=1)],
+                                                        next_seq=2, more=True))
+        self.assertEqual(([x.seq for x in page.entries], page.next_seq, page.more),
+                         ([1], 2, True))
+
+    def test_iter_audit_follows_next_seq(self):
+        c = ac.Client("127.0.0.1:1", timeout=1)
+        self.addCleanup(c.close)
+        calls = []
+        pages = [pb.ListAuditResponse(entries=[pb.AuditEntry(seq=3), pb.AuditEntry(seq=4)],
+                                      next_seq=5, more=True),
+                 pb.ListAuditResponse(entries=[pb.AuditEntry(seq=5)], next_seq=6)]
+        c._stub = FakeStub(calls, answers={"ListAudit": pages})
+        self.assertEqual([e.seq for e in c.iter_audit(from_seq=3, page_size=2)], [3, 4, 5])
+        self.assertEqual([(r.from_seq, r.limit) for _, r in calls], [(3, 2), (5, 2)])
+
+
 class FakeRpcError(grpc.RpcError):
     def __init__(self, code, details=""):
         self._code, self._details = code, details
@@ -366,6 +398,36 @@ class Errors(unittest.TestCase):
         e = ac.AllotError.from_rpc(FakeRpcError(None, None))
         self.assertIs(e.code, grpc.StatusCode.UNKNOWN)
         self.assertEqual(str(e), "UNKNOWN")
+
+    def test_auth_codes_raise_subclasses(self):
+        cases = [(grpc.StatusCode.UNAUTHENTICATED, ac.UnauthenticatedError),
+                 (grpc.StatusCode.PERMISSION_DENIED, ac.PermissionDeniedError),
+                 (grpc.StatusCode.NOT_FOUND, ac.AllotError),
+                 (grpc.StatusCode.UNAVAILABLE, ac.AllotError)]
+        for code, cls in cases:
+            with self.subTest(code=code):
+                e = ac.AllotError.from_rpc(FakeRpcError(code, "why"))
+                self.assertIs(type(e), cls)
+                self.assertIsInstance(e, ac.AllotError)
+                self.assertIs(e.code, code)
+                self.assertEqual(str(e), "%s: why" % code.name)
+                self.assertIs(type(ac.AllotError.from_code(code, "why")), cls)
+        self.assertIsNot(ac.UnauthenticatedError, ac.PermissionDeniedError)
+        self.assertFalse(issubclass(ac.UnauthenticatedError, ac.PermissionDeniedError))
+        self.assertFalse(issubclass(ac.PermissionDeniedError, ac.UnauthenticatedError))
+        self.assertEqual(repr(ac.AllotError.from_code(grpc.StatusCode.PERMISSION_DENIED, "x")),
+                         "PermissionDeniedError(StatusCode.PERMISSION_DENIED, 'x')")
+
+    def test_rpc_auth_errors_raise_subclasses(self):
+        c = ac.Client("127.0.0.1:1", timeout=1)
+        self.addCleanup(c.close)
+        c._stub = FakeStub([], fail=FakeRpcError(grpc.StatusCode.PERMISSION_DENIED,
+                                                 "role reader may not call PriceInvoice"))
+        with self.assertRaises(ac.PermissionDeniedError):
+            c.price_invoice("i", "m", [ac.InvoiceLine("X", date(2025, 1, 1))])
+        c._stub = FakeStub([], fail=FakeRpcError(grpc.StatusCode.UNAUTHENTICATED, "missing"))
+        with self.assertRaises(ac.UnauthenticatedError):
+            c.get_member("m")
 
     def test_bad_arguments_raise_before_sending(self):
         c = ac.Client("127.0.0.1:1", timeout=1)
@@ -401,6 +463,121 @@ class Errors(unittest.TestCase):
                          ("ALREADY_EXISTS", "invoice_id"))
         with self.assertRaises(ac.AllotError):
             list(c.list_services())
+
+
+class Options(unittest.TestCase):
+    """Transport and credential options, checked before anything is sent."""
+
+    def client(self, *a, **kw):
+        c = ac.Client(*a, **kw)
+        self.addCleanup(c.close)
+        return c
+
+    def test_loopback_addresses(self):
+        for addr in ("127.0.0.1:50051", "127.8.9.1:1", "localhost:50051", "LOCALHOST:1",
+                     "[::1]:50051", "ipv4:127.0.0.1:1", "ipv6:[::1]:1", "dns:///localhost:1",
+                     "unix:/run/allot.sock", "unix-abstract:allot", "[::ffff:127.0.0.1]:1"):
+            self.assertTrue(ac.is_loopback_addr(addr), addr)
+        for addr in ("10.0.0.1:50051", "0.0.0.0:1", "[::]:1", "allot.example:50051",
+                     "localhost.example:1", "128.0.0.1:1", "::1:50051", ":50051",
+                     "[::1", "ipv4:10.1.1.1:1", "[::ffff:10.0.0.1]:1"):
+            self.assertFalse(ac.is_loopback_addr(addr), addr)
+
+    def test_plaintext_token_only_to_loopback(self):
+        c = self.client("127.0.0.1:1", token="allot_abc")
+        self.assertFalse(c.tls)
+        self.assertEqual(c._auth_kw(), {"metadata": (("authorization", "Bearer allot_abc"),)})
+        with self.assertRaisesRegex(ValueError, "clear text to allot.example:1"):
+            ac.Client("allot.example:1", token="allot_abc")
+        self.assertFalse(self.client("allot.example:1", token="t", insecure=True).tls)
+        # a view with a token on a plaintext remote client is refused too
+        remote = self.client("allot.example:1")
+        self.assertEqual(remote._auth_kw(), {})
+        with self.assertRaisesRegex(ValueError, "clear text"):
+            remote.with_token("t")
+        # with TLS the token is call credentials, never plain metadata
+        c = self.client("allot.example:1", tls=True, token="allot_abc")
+        self.assertTrue(c.tls)
+        self.assertEqual(list(c._auth_kw()), ["credentials"])
+        self.assertIsInstance(c._auth_kw()["credentials"], grpc.CallCredentials)
+
+    def test_callable_token_without_tls_is_read_per_call(self):
+        n = []
+        c = self.client("127.0.0.1:1", token=lambda: "tok-%d" % len(n.append(1) or n))
+        self.assertEqual(c._auth_kw()["metadata"], (("authorization", "Bearer tok-1"),))
+        self.assertEqual(c._auth_kw()["metadata"], (("authorization", "Bearer tok-2"),))
+
+    def test_bad_options(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        tokfile = os.path.join(d, "t")
+        with open(tokfile, "w") as f:
+            f.write("  allot_from_file \n")
+        notpem = os.path.join(d, "x.pem")
+        with open(notpem, "w") as f:
+            f.write("hello")
+        c = self.client("127.0.0.1:1", token_file=tokfile)
+        self.assertEqual(c._auth_kw()["metadata"][0][1], "Bearer allot_from_file")
+        with open(tokfile, "w") as f:   # what `allotd --new-token` prints: the first line
+            f.write("allot_first\ntoken id billing sha256:00\n")
+        c = self.client("127.0.0.1:1", token_file=tokfile)
+        self.assertEqual(c._auth_kw()["metadata"][0][1], "Bearer allot_first")
+        cases = [
+            (dict(tls_cert=b"-----BEGIN x"), ValueError, "go together"),
+            (dict(tls_key=b"-----BEGIN x"), ValueError, "go together"),
+            (dict(token="a", token_file=tokfile), ValueError, "give one"),
+            (dict(token="has space"), ValueError, "printable ASCII"),
+            (dict(token="new\nline"), ValueError, "printable ASCII"),
+            (dict(token=""), ValueError, "empty"),
+            (dict(token=b"bytes"), TypeError, "want a str"),
+            (dict(token_file=os.path.join(d, "missing")), ValueError, "cannot read"),
+            (dict(tls_ca=os.path.join(d, "missing.pem")), ValueError, "tls_ca: cannot read"),
+            (dict(tls_ca=notpem), ValueError, "tls_ca: not PEM"),
+            (dict(tls_ca=b"junk"), ValueError, "tls_ca: not PEM"),
+            (dict(tls=False, tls_ca=b"-----BEGIN"), ValueError, "tls=False"),
+            (dict(tls=True, channel=object()), ValueError, "not both"),
+        ]
+        for kw, exc, msg in cases:
+            with self.subTest(kw=kw), self.assertRaisesRegex(exc, msg):
+                ac.Client("127.0.0.1:1", **kw)
+
+    def test_tls_options_make_a_secure_channel(self):
+        # no connection is made until a call; the PEM is only parsed by then
+        c = self.client("127.0.0.1:1", tls_ca=b"-----BEGIN CERTIFICATE-----\n")
+        self.assertTrue(c.tls)
+        self.assertFalse(self.client("127.0.0.1:1").tls)
+        self.assertTrue(self.client("127.0.0.1:1", tls_target_name="allot.internal").tls)
+
+    def test_from_env(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        tokfile = os.path.join(d, "t")
+        with open(tokfile, "w") as f:
+            f.write("allot_file\n")
+        c = ac.Client.from_env({})
+        self.addCleanup(c.close)
+        self.assertEqual((c.addr, c.tls, c._auth_kw()), (ac.DEFAULT_ADDR, False, {}))
+        c = ac.Client.from_env({"ALLOT_ADDR": "127.0.0.2:9", "ALLOT_TOKEN": "allot_env",
+                                "ALLOT_TLS_CA": ""}, timeout=3)
+        self.addCleanup(c.close)
+        self.assertEqual((c.addr, c.tls, c.timeout), ("127.0.0.2:9", False, 3))
+        self.assertEqual(c._auth_kw()["metadata"][0][1], "Bearer allot_env")
+        c = ac.Client.from_env({"ALLOT_TOKEN_FILE": tokfile}, addr="127.0.0.3:9")
+        self.addCleanup(c.close)
+        self.assertEqual(c.addr, "127.0.0.3:9")
+        self.assertEqual(c._auth_kw()["metadata"][0][1], "Bearer allot_file")
+        # an argument token replaces the environment's, of either kind
+        c = ac.Client.from_env({"ALLOT_TOKEN_FILE": tokfile, "ALLOT_TOKEN": "x"}, token="arg")
+        self.addCleanup(c.close)
+        self.assertEqual(c._auth_kw()["metadata"][0][1], "Bearer arg")
+        with self.assertRaisesRegex(ValueError, "both set"):
+            ac.Client.from_env({"ALLOT_TOKEN_FILE": tokfile, "ALLOT_TOKEN": "x"})
+        with self.assertRaisesRegex(ValueError, "go together"):
+            ac.Client.from_env({"ALLOT_TLS_CLIENT_CERT": tokfile})
+        with self.assertRaisesRegex(ValueError, "tls_ca: cannot read"):
+            ac.Client.from_env({"ALLOT_TLS_CA": os.path.join(d, "nope.pem")})
+        with self.assertRaisesRegex(ValueError, "clear text"):
+            ac.Client.from_env({"ALLOT_ADDR": "allot.example:1", "ALLOT_TOKEN": "t"})
 
 
 class FakeStub:
