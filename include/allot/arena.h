@@ -22,6 +22,11 @@ struct allot_arena {
 void allot_arena_init(struct allot_arena *a);
 /* n bytes aligned to 16, zeroed; NULL when memory is exhausted. */
 void *allot_arena_alloc(struct allot_arena *a, size_t n);
+/* Makes sure the next n bytes of allocations need no malloc: gives the arena
+ * a chunk with n bytes free, unless it has them already. Zeroes nothing (an
+ * allocation is zeroed when it is handed out). 0, or -1 when memory is
+ * exhausted. */
+int allot_arena_reserve(struct allot_arena *a, size_t n);
 /* A NUL-terminated copy of the n bytes at s (which need not be terminated);
  * NULL when memory is exhausted. */
 char *allot_arena_strndup(struct allot_arena *a, const char *s, size_t n);

@@ -51,7 +51,7 @@ void *allot_arena_alloc(struct allot_arena *a, size_t n)
         return NULL;
     need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     off = a->used;
-    if (a->head && need > ARENA_CHUNK_DEFAULT) {
+    if (a->head && a->head->size - off < need && need > ARENA_CHUNK_DEFAULT) {
         /* an oversized request gets a chunk of its own behind the head, so
          * the head's free space still serves the small requests after it */
         struct allot__arena_chunk *c = chunk_new(need);
@@ -77,6 +77,19 @@ void *allot_arena_alloc(struct allot_arena *a, size_t n)
     a->total += need;
     memset(p, 0, n);
     return p;
+}
+
+int allot_arena_reserve(struct allot_arena *a, size_t n)
+{
+    struct allot__arena_chunk *c;
+    if (a->head && a->head->size - a->used >= n)
+        return 0;
+    if (!(c = chunk_new(n > ARENA_CHUNK_DEFAULT ? n : ARENA_CHUNK_DEFAULT)))
+        return -1;
+    c->next = a->head;
+    a->head = c;
+    a->used = 0;
+    return 0;
 }
 
 char *allot_arena_strndup(struct allot_arena *a, const char *s, size_t n)

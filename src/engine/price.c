@@ -317,7 +317,7 @@ int allot_price_lines(const struct allot_source *src, const struct allot_member 
             goto out;
     }
     /* reset keeps the first chunk: make it one that fits a typical line */
-    if (n && !allot_arena_alloc(&scratch, SCRATCH_FIRST_CHUNK)) {
+    if (n && allot_arena_reserve(&scratch, SCRATCH_FIRST_CHUNK)) {
         rc = allot_status_set(st, ALLOT_ENOMEM, "out of memory");
         goto out;
     }

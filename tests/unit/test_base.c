@@ -66,6 +66,37 @@ static void arena_aligns_zeroes_and_grows(void **state)
     assert_null(a.head);
 }
 
+/* reserve makes one chunk that later allocations use (and reset keeps),
+ * and the memory it hands out is still zeroed. */
+static void arena_reserve_serves_later_allocations(void **state)
+{
+    struct allot_arena a = ALLOT_ARENA_INIT;
+    struct allot__arena_chunk *first;
+    unsigned char *p;
+    size_t i;
+    (void)state;
+    assert_int_equal(allot_arena_reserve(&a, 100000), 0);
+    first = a.head;
+    assert_non_null(first);
+    assert_int_equal(a.total, 0);
+    p = allot_arena_alloc(&a, 60000);
+    assert_ptr_equal(a.head, first); /* no new chunk for what fits */
+    for (i = 0; i < 60000; i++)
+        assert_int_equal(p[i], 0);
+    memset(p, 0xab, 60000);
+    assert_int_equal(allot_arena_reserve(&a, 30000), 0); /* fits: nothing new */
+    assert_ptr_equal(a.head, first);
+    allot_arena_reset(&a);
+    assert_ptr_equal(a.head, first); /* kept for the next round */
+    p = allot_arena_alloc(&a, 60000);
+    assert_ptr_equal(a.head, first);
+    for (i = 0; i < 60000; i++)
+        assert_int_equal(p[i], 0); /* reused memory is zeroed again */
+    assert_int_equal(allot_arena_reserve(&a, 50000), 0); /* does not fit: a new chunk */
+    assert_ptr_not_equal(a.head, first);
+    allot_arena_release(&a);
+}
+
 static void arena_strndup_copies_and_terminates(void **state)
 {
     struct allot_arena a = ALLOT_ARENA_INIT;
@@ -84,6 +115,7 @@ int main(void)
         cmocka_unit_test(err_names_and_texts),
         cmocka_unit_test(status_set_formats_and_returns_code),
         cmocka_unit_test(arena_aligns_zeroes_and_grows),
+        cmocka_unit_test(arena_reserve_serves_later_allocations),
         cmocka_unit_test(arena_strndup_copies_and_terminates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
