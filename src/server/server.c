@@ -368,6 +368,11 @@ static void call_start(struct call *c)
     bool scoped;
     int rc;
 
+    /* in flight from now until call_free: server_stop waits for these */
+    pthread_mutex_lock(&c->srv->lock);
+    c->started = true;
+    c->srv->active++;
+    pthread_mutex_unlock(&c->srv->lock);
     /* keep the pool full before doing any work */
     request_call(c->srv, m);
 
@@ -518,9 +523,14 @@ enum handler_result server_write(struct call *c, int (*apply)(struct allot_txn *
 {
     struct server *s = c->srv;
     c->write_apply = apply;
-    c->state = CALL_WRITING;
     c->write_next = NULL;
     pthread_mutex_lock(&s->lock);
+    if (s->writer_stop) {
+        /* a call that arrived as the server stopped: nothing will run it */
+        pthread_mutex_unlock(&s->lock);
+        return call_fail(c, ALLOT_EBUSY, "the server is shutting down; retry elsewhere");
+    }
+    c->state = CALL_WRITING;
     if (s->wq_tail)
         s->wq_tail->write_next = c;
     else
@@ -870,12 +880,29 @@ void server_stop(struct server *s)
         pthread_mutex_unlock(&s->lock);
     }
 
-    /* every call is done, so the writer's queue is empty: stop it */
+    /* Stop the writer once it has run what it holds (the shutdown tag can
+     * come while calls still wait for it), then let the poller answer the
+     * groups the writer handed back: every call must be freed before the
+     * queue is shut down, or answering one would post to a dead queue. */
     pthread_mutex_lock(&s->lock);
     s->writer_stop = true;
     pthread_cond_signal(&s->writer_cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->writer, NULL);
+    pthread_mutex_lock(&s->lock);
+    while (s->active > 0)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &until))
+            break;
+    active = s->active;
+    pthread_mutex_unlock(&s->lock);
+    if (active) {
+        allot_log_info("cancelling %u call(s) still being answered", active);
+        grpc_server_cancel_all_calls(s->grpc);
+        pthread_mutex_lock(&s->lock);
+        while (s->active > 0)
+            pthread_cond_wait(&s->cond, &s->lock);
+        pthread_mutex_unlock(&s->lock);
+    }
 
     grpc_server_destroy(s->grpc);
     grpc_completion_queue_shutdown(s->cq);

@@ -685,6 +685,7 @@ class Lifecycle(AllotTestCase):
         st = s.stub
         st.PutPlan(pb.PutPlanRequest(plan_id="p1", version=simple_version("2024-01-01")))
         ok, lock = [], threading.Lock()
+        cancelled = []
         done_after = [None]
 
         def worker(t):
@@ -693,7 +694,10 @@ class Lifecycle(AllotTestCase):
                            household="h%d" % (i % 3))
                 try:
                     resp = st.PutMember(pb.PutMemberRequest(member=m))
-                except grpc.RpcError:
+                except grpc.RpcError as e:
+                    if e.code() == grpc.StatusCode.CANCELLED:
+                        with lock:
+                            cancelled.append(m.id)
                     if done_after[0] is not None and time.monotonic() > done_after[0]:
                         return
                     time.sleep(0.01)
@@ -726,6 +730,14 @@ class Lifecycle(AllotTestCase):
             acknowledged = list(ok)
         for m in acknowledged:
             self.assertEqual(s2.stub.GetMember(pb.GetMemberRequest(member_id=m.id)), m)
+        # calls in flight at SIGTERM are answered within the grace period:
+        # CANCELLED only reaches calls that were never run (gRPC cancels
+        # those that arrive as the server stops), never a committed write
+        for mid in cancelled:
+            with self.assertRaises(grpc.RpcError, msg="%s was committed but answered "
+                                   "CANCELLED" % mid) as cm:
+                s2.stub.GetMember(pb.GetMemberRequest(member_id=mid))
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
 
     def test_second_server_on_same_port_fails(self):
         s = self.start_server()
@@ -793,7 +805,12 @@ class Lifecycle(AllotTestCase):
                                  health_pb2.HealthCheckResponse.SERVING)
         finally:
             p.terminate()
-            p.communicate(timeout=10)
+            try:
+                p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                self.fail("allotd did not stop within 10 s of SIGTERM")
         self.assertEqual(p.returncode, 0)
 
     def _run(self, *args):
