@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import harness  # noqa: E402
+import pki as certs  # noqa: E402  (pki() below is the fixture)
 
 ALLOTCTL = os.environ.get("ALLOTCTL")
 EXAMPLES = os.environ.get("ALLOT_EXAMPLES", os.path.join(HERE, "..", "..", "examples"))
@@ -627,26 +628,6 @@ class TestWatch(CliTestCase):
 
 # ---- TLS, tokens, roles ----------------------------------------------------
 
-def _openssl(d, *args):
-    subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _ca(d, name):
-    _openssl(d, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
-             "-subj", "/CN=" + name)
-
-
-def _leaf(d, name, ca, ext):
-    _openssl(d, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name)
-    with open(os.path.join(d, name + ".ext"), "w") as f:
-        f.write(ext + "\n")
-    _openssl(d, "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-             "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
-
-
 class Pki:
     """Made once for the module: a CA, a server certificate for 127.0.0.1
     and localhost, a client certificate, a CA nobody trusts; a token per
@@ -657,11 +638,11 @@ class Pki:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="allot-cli-pki-")
-        _ca(self.dir, "ca")
-        _leaf(self.dir, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                                        "extendedKeyUsage=serverAuth")
-        _leaf(self.dir, "client", "ca", "extendedKeyUsage=clientAuth")
-        _ca(self.dir, "rogue-ca")
+        certs.make_ca(self.dir, "ca")
+        certs.make_leaf(self.dir, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                                  "extendedKeyUsage=serverAuth")
+        certs.make_leaf(self.dir, "client", "ca", "extendedKeyUsage=clientAuth")
+        certs.make_ca(self.dir, "rogue-ca")
         self.tokens = {}
         config = []
         for ident, role in self.ROLES:

@@ -25,6 +25,7 @@ import unittest
 import grpc
 
 import harness
+import pki
 from builders import (CAL_YEAR, HOUSEHOLD, enrollment, invoice, line, member, put_plan,
                       rule, version)
 from harness import AllotTestCase, bearer, health_check, pb
@@ -42,39 +43,16 @@ PORTAL_DENIED = ("permission denied: a member's portal credential may read only 
 # certificates, tokens, JWTs
 # ---------------------------------------------------------------------------
 
-def _openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _ca(d, name):
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
-             "-subj", "/CN=" + name, cwd=d)
-
-
-def _leaf(d, name, ca, ext):
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
-    with open(os.path.join(d, name + ".ext"), "w") as f:
-        f.write(ext + "\n")
-    _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-             "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext",
-             cwd=d)
-
-
 def make_pki(d):
     """ca, server (SAN 127.0.0.1 and localhost), client, and rogue-ca with
     rogue-client."""
-    _ca(d, "ca")
-    _leaf(d, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                             "extendedKeyUsage=serverAuth")
-    _leaf(d, "client", "ca", "extendedKeyUsage=clientAuth")
-    _ca(d, "rogue-ca")
-    _leaf(d, "rogue-client", "rogue-ca", "extendedKeyUsage=clientAuth")
-    for n in os.listdir(d):
-        if n.endswith(".key"):
-            os.chmod(os.path.join(d, n), 0o600)
+    pki.make_ca(d, "ca")
+    pki.make_leaf(d, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                     "extendedKeyUsage=serverAuth")
+    pki.make_leaf(d, "client", "ca", "extendedKeyUsage=clientAuth")
+    pki.make_ca(d, "rogue-ca")
+    pki.make_leaf(d, "rogue-client", "rogue-ca", "extendedKeyUsage=clientAuth")
+    pki.keys_private(d)
 
 
 def run_allotd(args, timeout=30):
@@ -90,13 +68,7 @@ def read(d, name):
         return f.read()
 
 
-def new_token(ident, role):
-    """(token, config line) from `allotd --new-token ID ROLE`."""
-    p = subprocess.run([harness.allotd_path(), "--new-token", ident, role],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    tok, cfg = p.stdout.decode().splitlines()
-    return tok, cfg
+
 
 
 def b64u(b):
@@ -124,7 +96,7 @@ class Env:
         lines = ["# made by test_security.py"]
         for ident, role in (("ops", "admin"), ("front-desk", "billing"),
                             ("analytics", "reader")):
-            tok, cfg = new_token(ident, role)
+            tok, cfg = pki.new_token(ident, role)
             self.tokens[role] = tok
             lines.append(cfg)
         lines.append("jwt-key portal-2025 hs256 base64:" + base64.b64encode(HS_KEY).decode())
@@ -644,7 +616,7 @@ class ToolsTest(SecTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.decode().strip(),
                          "sha256:" + hashlib.sha256(b"my-token").hexdigest())
-        tok, line = new_token("svc-1", "billing")
+        tok, line = pki.new_token("svc-1", "billing")
         self.assertRegex(tok, r"^allot_[A-Za-z0-9_-]{43}$")
         self.assertEqual(line, "token svc-1 billing sha256:"
                          + hashlib.sha256(tok.encode()).hexdigest())

@@ -20,47 +20,14 @@ sys.path first.
 
 import os
 import shutil
-import subprocess
 import tempfile
 
 import harness
+import pki
 
 HS_KEY_ID = "portal-hs"
 RS_KEY_ID = "portal-rs"
 NAMED_HOST = "allot.internal"
-
-
-def openssl(*args, cwd):
-    p = subprocess.run(["openssl"] + list(args), cwd=cwd, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args), p.stderr.decode()))
-
-
-def _ca(d, name):
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
-            "-subj", "/CN=" + name, cwd=d)
-
-
-def _leaf(d, name, ca, ext):
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
-    with open(os.path.join(d, name + ".ext"), "w") as f:
-        f.write(ext + "\n")
-    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-            "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext",
-            cwd=d)
-
-
-def new_token(ident, role):
-    """(token, config line) from `allotd --new-token ID ROLE`."""
-    p = subprocess.run([harness.allotd_path(), "--new-token", ident, role],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-    if p.returncode != 0:
-        raise RuntimeError("allotd --new-token: %s" % p.stderr.decode())
-    tok, line = p.stdout.decode().splitlines()
-    return tok, line
 
 
 class SecureEnv:
@@ -69,16 +36,16 @@ class SecureEnv:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="allot-client-sec-")
         d = self.dir
-        _ca(d, "ca")
-        _leaf(d, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        pki.make_ca(d, "ca")
+        pki.make_leaf(d, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                                  "extendedKeyUsage=serverAuth")
-        _leaf(d, "named", "ca", "subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth"
+        pki.make_leaf(d, "named", "ca", "subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth"
               % NAMED_HOST)
-        _leaf(d, "client", "ca", "extendedKeyUsage=clientAuth")
-        _ca(d, "rogue-ca")
-        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+        pki.make_leaf(d, "client", "ca", "extendedKeyUsage=clientAuth")
+        pki.make_ca(d, "rogue-ca")
+        pki.openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
                 "-out", "portal-rs.key", cwd=d)
-        openssl("pkey", "-in", "portal-rs.key", "-pubout", "-out", "portal-rs.pub", cwd=d)
+        pki.openssl("pkey", "-in", "portal-rs.key", "-pubout", "-out", "portal-rs.pub", cwd=d)
         self.hs_key = os.urandom(32).hex().encode()  # 64 bytes of text
         with open(self.path("portal-hs.key"), "wb") as f:
             f.write(self.hs_key + b"\n")  # allotd and the portal drop the newline
@@ -86,7 +53,7 @@ class SecureEnv:
         lines = ["# made by clients/python/tests/secure_fixture.py"]
         for ident, role in (("ops", "admin"), ("front-desk", "billing"),
                             ("analytics", "reader")):
-            tok, line = new_token(ident, role)
+            tok, line = pki.new_token(ident, role)
             self.tokens[role] = tok
             lines.append(line)
         lines.append("jwt-key %s hs256 file:portal-hs.key" % HS_KEY_ID)
