@@ -916,7 +916,8 @@ def main(argv=None):
     sec.add_argument("--tls-cert", metavar="FILE",
                      default=os.environ.get("ALLOT_TLS_CLIENT_CERT") or None,
                      help="client certificate chain for mutual TLS (default $ALLOT_TLS_CLIENT_CERT)")
-    sec.add_argument("--tls-key", metavar="FILE", default=os.environ.get("ALLOT_TLS_CLIENT_KEY") or None,
+    sec.add_argument("--tls-key", metavar="FILE",
+                     default=os.environ.get("ALLOT_TLS_CLIENT_KEY") or None,
                      help="its private key (default $ALLOT_TLS_CLIENT_KEY)")
     sec.add_argument("--tls-name", metavar="NAME",
                      help="the name allotd's certificate must carry, when not the host of "
