@@ -396,11 +396,13 @@ json_t *out_json_event(const Allot__V1__ThresholdEvent *e)
     put(&b, "household_id", str_or_null(e->household_id));
     put(&b, "rule_key", json_string(e->rule_key));
     put(&b, "percent", json_integer(e->percent));
-    /* The event does not say the rule's limit kind: these are in the
-     * rule's unit (units, or cents for amount rules). */
-    put(&b, "allowance", json_integer(e->allowance));
-    put(&b, "used", json_integer(e->used));
-    put(&b, "remaining", json_integer(e->remaining));
+    /* in the rule's unit, as in allotments: NAME_cents and NAME (dollars)
+     * for an amount rule, NAME (units) otherwise; an event stored before
+     * events named their limit has "limit": null and bare numbers */
+    put(&b, "limit", word_or_null(limit_words, e->limit));
+    put_rule_value(&b, "allowance", e->limit, e->allowance);
+    put_rule_value(&b, "used", e->limit, e->used);
+    put_rule_value(&b, "remaining", e->limit, e->remaining);
     put(&b, "period_start", str_or_null(e->period_start));
     put(&b, "reset_date", str_or_null(e->reset_date));
     put(&b, "invoice_id", str_or_null(e->invoice_id));

@@ -463,8 +463,15 @@ void out_table_event(FILE *f, const Allot__V1__ThresholdEvent *e)
     fprintf(f, "#%" PRIu64 "  member %s", e->seq, e->member_id);
     if (*e->household_id)
         fprintf(f, " (household %s)", e->household_id);
-    fprintf(f, "  %s reached %d%%: used %" PRId64 " of %" PRId64 ", %" PRId64 " left", e->rule_key,
-            (int)e->percent, e->used, e->allowance, e->remaining);
+    if (e->limit == ALLOT__V1__LIMIT_KIND__LIMIT_KIND_AMOUNT) {
+        char u[MONEY_BUFLEN], a[MONEY_BUFLEN], r[MONEY_BUFLEN];
+        fprintf(f, "  %s reached %d%%: used %s of %s, %s left", e->rule_key, (int)e->percent,
+                money_format_usd(e->used, u), money_format_usd(e->allowance, a),
+                money_format_usd(e->remaining, r));
+    } else {
+        fprintf(f, "  %s reached %d%%: used %" PRId64 " of %" PRId64 ", %" PRId64 " left",
+                e->rule_key, (int)e->percent, e->used, e->allowance, e->remaining);
+    }
     if (*e->reset_date)
         fprintf(f, ", resets %s", e->reset_date);
     if (*e->invoice_id)

@@ -246,6 +246,7 @@ int reply_threshold_events(struct allot_txn *t, struct allot_arena *a,
                               ? (char *)u->pool.id
                               : "";
         e->rule_key = (char *)u->rule->key;
+        e->limit = (Allot__V1__LimitKind)u->rule->limit;
         e->percent = u->crossed[i];
         e->allowance = u->rule->allowance;
         e->used = u->used_after;

@@ -985,6 +985,69 @@ static void audit_entry_json_has_every_field(void **state)
     json_decref(j);
 }
 
+/* ---- threshold events ---------------------------------------------------- */
+
+/* An amount rule's event is in dollars (and NAME_cents in JSON); a quantity
+ * rule's, and one stored before events named their limit, in units. */
+static void threshold_event_is_in_the_rules_unit(void **state)
+{
+    Allot__V1__ThresholdEvent e = ALLOT__V1__THRESHOLD_EVENT__INIT;
+    char *buf = NULL;
+    size_t len = 0;
+    json_t *j, *want;
+    FILE *f;
+    (void)state;
+
+    e.seq = 3;
+    e.member_id = "m-1";
+    e.household_id = "h-1";
+    e.rule_key = "labs";
+    e.limit = ALLOT__V1__LIMIT_KIND__LIMIT_KIND_AMOUNT;
+    e.percent = 80;
+    e.allowance = 50000;
+    e.used = 40050;
+    e.remaining = 9950;
+    e.reset_date = "2026-01-01";
+    e.invoice_id = "inv-7";
+    e.line_id = "1";
+    capture_begin(&f, &buf, &len);
+    out_table_event(f, &e);
+    e.rule_key = "visits";
+    e.limit = ALLOT__V1__LIMIT_KIND__LIMIT_KIND_QUANTITY;
+    e.allowance = 10;
+    e.used = 8;
+    e.remaining = 2;
+    out_table_event(f, &e);
+    capture_end(f, &buf);
+    assert_string_equal(buf, "#3  member m-1 (household h-1)  labs reached 80%: used $400.50 of "
+                             "$500.00, $99.50 left, resets 2026-01-01  (invoice inv-7 line 1)\n"
+                             "#3  member m-1 (household h-1)  visits reached 80%: used 8 of 10, "
+                             "2 left, resets 2026-01-01  (invoice inv-7 line 1)\n");
+    free(buf);
+
+    e.limit = ALLOT__V1__LIMIT_KIND__LIMIT_KIND_AMOUNT;
+    e.allowance = 50000;
+    e.used = 40050;
+    e.remaining = 9950;
+    j = out_json_event(&e);
+    want = parse("{\"seq\": 3, \"member_id\": \"m-1\", \"household_id\": \"h-1\","
+                 " \"rule_key\": \"visits\", \"percent\": 80, \"limit\": \"amount\","
+                 " \"allowance_cents\": 50000, \"allowance\": \"500.00\", \"used_cents\": 40050,"
+                 " \"used\": \"400.50\", \"remaining_cents\": 9950, \"remaining\": \"99.50\","
+                 " \"period_start\": null, \"reset_date\": \"2026-01-01\", \"invoice_id\": \"inv-7\","
+                 " \"line_id\": \"1\", \"usage_id\": null}");
+    assert_true(json_equal(j, want));
+    json_decref(j);
+    json_decref(want);
+
+    e.limit = ALLOT__V1__LIMIT_KIND__LIMIT_KIND_UNSPECIFIED; /* stored before the field */
+    j = out_json_event(&e);
+    assert_true(json_is_null(json_object_get(j, "limit")));
+    assert_int_equal(json_integer_value(json_object_get(j, "used")), 40050);
+    assert_null(json_object_get(j, "used_cents"));
+    json_decref(j);
+}
+
 /* ---- tables ------------------------------------------------------------- */
 
 static void table_aligns_columns_without_trailing_blanks(void **state)
@@ -1372,6 +1435,7 @@ int main(void)
         cmocka_unit_test(creds_know_local_targets),
         cmocka_unit_test(audit_entry_reads_as_one_line),
         cmocka_unit_test(audit_entry_json_has_every_field),
+        cmocka_unit_test(threshold_event_is_in_the_rules_unit),
         cmocka_unit_test(table_aligns_columns_without_trailing_blanks),
         cmocka_unit_test(priced_table_reads_in_dollars_and_words),
         cmocka_unit_test(priced_json_has_cents_and_dollars),

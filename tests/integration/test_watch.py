@@ -12,7 +12,7 @@ import unittest
 
 import grpc
 
-from builders import (CAL_YEAR, HOUSEHOLD, QTY, enrollment, invoice, line, member,
+from builders import (AMT, CAL_YEAR, HOUSEHOLD, QTY, enrollment, invoice, line, member,
                       put_member, put_plan, put_services, rule, version)
 from harness import AllotTestCase, Watcher, pb
 
@@ -79,7 +79,7 @@ class Watch(WatchCase):
         want = [pb.ThresholdEvent(seq=i + 1, member_id="m1", household_id="", rule_key="hv",
                                   percent=p, allowance=10, used=9, remaining=1,
                                   period_start="2025-01-01", reset_date="2026-01-01",
-                                  invoice_id="i1", line_id="a", usage_id="")
+                                  invoice_id="i1", line_id="a", usage_id="", limit=QTY)
                 for i, p in enumerate((70, 80, 90))]
         self.assertEqual(evs[:3], want)
 
@@ -91,7 +91,7 @@ class Watch(WatchCase):
         self.assertEqual(evs[3], pb.ThresholdEvent(
             seq=4, member_id="m1", rule_key="hv", percent=100, allowance=10, used=10,
             remaining=0, period_start="2025-01-01", reset_date="2026-01-01", invoice_id="i2",
-            line_id="1"))
+            line_id="1", limit=QTY))
 
         # a usage record, another member
         self.usage("u1", "m2", "hv", 7)
@@ -116,6 +116,18 @@ class Watch(WatchCase):
         self.price("i4", "m2", line("HOME_VISIT", "2025-05-01", 1))
         evs = self.wait_events(later, 1, LIVE_WITHIN)
         self.assertEqual(ev_key(evs[0]), (7, "m2", "hv", 80, 8, 2, "i4", "1", ""))
+
+    def test_amount_rule_events_say_they_are_in_cents(self):
+        st = self.s.stub
+        put_services(st, {"LAB": 20000})
+        put_plan(st, "labs", version("2025-01-01", [
+            rule("lab-dollars", ["LAB"], AMT, 50000, CAL_YEAR, thresholds=[50])]))
+        put_member(st, member("m9", [enrollment("labs", "2025-01-01")]))
+        self.price("i9", "m9", line("LAB", "2025-02-01", 2))
+        evs = self.wait_events(self.watch(0, member_id="m9"), 1)
+        self.assertEqual((evs[0].rule_key, evs[0].limit, evs[0].percent, evs[0].allowance,
+                          evs[0].used, evs[0].remaining), ("lab-dollars", AMT, 50, 50000, 40000,
+                                                           10000))
 
     def test_back_dated_period_fires_in_its_own_period(self):
         self.price("i1", "m1", line("HOME_VISIT", "2026-02-01", 9))    # 2026: 70 80 90

@@ -505,6 +505,9 @@ class ThresholdEvent:
     invoice_id: str
     line_id: str
     usage_id: str
+    # allowance, used and remaining are cents for AMOUNT, units for QUANTITY
+    # (UNSPECIFIED: an event stored before events named their limit)
+    limit: LimitKind = LimitKind.UNSPECIFIED
 
     @classmethod
     def from_pb(cls, m):
@@ -512,7 +515,7 @@ class ThresholdEvent:
                    rule_key=m.rule_key, percent=m.percent, allowance=m.allowance, used=m.used,
                    remaining=m.remaining, period_start=date_from_wire(m.period_start),
                    reset_date=date_from_wire(m.reset_date), invoice_id=m.invoice_id,
-                   line_id=m.line_id, usage_id=m.usage_id)
+                   line_id=m.line_id, usage_id=m.usage_id, limit=_enum(LimitKind, m.limit))
 
 
 # ---------------------------------------------------------------------------
