@@ -90,52 +90,98 @@ done:
     return rc;
 }
 
-/* service list: every page. */
-int cmd_service_list(struct cli *c, const struct args *a)
+/* Every page of a List* call, read through protobuf-c's descriptors: the
+ * request has page_size and page_token, the response one repeated field
+ * `items` and next_page_token. The items of all pages go into one array
+ * (*all, freed by list_release with the pages they point into). */
+struct list {
+    ProtobufCMessage *pages[64];
+    size_t npages;
+    void **all;
+    size_t total;
+};
+
+#define FIELD(m, f, type) (*(type *)((char *)(m) + (f)->offset))
+
+static int list_all(struct cli *c, const char *method, const ProtobufCMessageDescriptor *req_d,
+                    const ProtobufCMessageDescriptor *resp_d, const char *items,
+                    struct list *l)
 {
-    Allot__V1__ListServicesResponse *pages[64];
-    Allot__V1__Service **all = NULL;
-    size_t npages = 0, total = 0, k, i;
+    const ProtobufCFieldDescriptor *size_f =
+        protobuf_c_message_descriptor_get_field_by_name(req_d, "page_size");
+    const ProtobufCFieldDescriptor *token_f =
+        protobuf_c_message_descriptor_get_field_by_name(req_d, "page_token");
+    const ProtobufCFieldDescriptor *items_f =
+        protobuf_c_message_descriptor_get_field_by_name(resp_d, items);
+    const ProtobufCFieldDescriptor *next_f =
+        protobuf_c_message_descriptor_get_field_by_name(resp_d, "next_page_token");
+    ProtobufCMessage *req = calloc(1, req_d->sizeof_message);
     const char *token = "";
+    size_t k, i;
     int rc = CLI_EXIT_OK;
 
-    (void)a;
+    memset(l, 0, sizeof *l);
+    if (!req) {
+        cli_err("out of memory");
+        return CLI_EXIT_SERVER;
+    }
+    protobuf_c_message_init(req_d, req);
     for (;;) {
-        Allot__V1__ListServicesRequest req = ALLOT__V1__LIST_SERVICES_REQUEST__INIT;
-        Allot__V1__ListServicesResponse *resp;
-        req.page_size = PAGE_SIZE;
-        req.page_token = (char *)token;
-        rc = cli_call(c, ALLOT_METHOD("ListServices"), &req.base,
-                      &allot__v1__list_services_response__descriptor, (ProtobufCMessage **)&resp,
-                      NULL);
-        if (rc)
+        ProtobufCMessage *resp;
+        FIELD(req, size_f, int32_t) = PAGE_SIZE;
+        FIELD(req, token_f, const char *) = token;
+        if ((rc = cli_call(c, method, req, resp_d, &resp, NULL)))
             goto done;
-        pages[npages++] = resp;
-        total += resp->n_services;
-        token = resp->next_page_token;
+        l->pages[l->npages++] = resp;
+        l->total += *(size_t *)((char *)resp + items_f->quantifier_offset);
+        token = FIELD(resp, next_f, const char *);
         if (!*token)
             break;
-        if (npages == sizeof pages / sizeof pages[0]) {
-            cli_err("more than %zu services: listing stops here", npages * PAGE_SIZE);
+        if (l->npages == sizeof l->pages / sizeof l->pages[0]) {
+            cli_err("more than %zu %s: listing stops here", l->npages * PAGE_SIZE, items);
             break;
         }
     }
-    if (!(all = calloc(total + 1, sizeof *all))) {
+    if (!(l->all = calloc(l->total + 1, sizeof *l->all))) {
         cli_err("out of memory");
         rc = CLI_EXIT_SERVER;
         goto done;
     }
-    for (k = 0, total = 0; k < npages; k++)
-        for (i = 0; i < pages[k]->n_services; i++)
-            all[total++] = pages[k]->services[i];
-    if (c->json)
-        rc = print_json(out_json_services(all, total));
-    else
-        out_table_services(stdout, all, total);
+    for (k = 0, l->total = 0; k < l->npages; k++) {
+        ProtobufCMessage *page = l->pages[k];
+        size_t n = *(size_t *)((char *)page + items_f->quantifier_offset);
+        for (i = 0; i < n; i++)
+            l->all[l->total++] = FIELD(page, items_f, void **)[i];
+    }
 done:
-    free(all);
-    for (k = 0; k < npages; k++)
-        protobuf_c_message_free_unpacked(&pages[k]->base, NULL);
+    free(req);
+    return rc;
+}
+
+static void list_release(struct list *l)
+{
+    size_t k;
+    free(l->all);
+    for (k = 0; k < l->npages; k++)
+        protobuf_c_message_free_unpacked(l->pages[k], NULL);
+}
+
+/* service list: every page. */
+int cmd_service_list(struct cli *c, const struct args *a)
+{
+    struct list l;
+    int rc;
+
+    (void)a;
+    rc = list_all(c, ALLOT_METHOD("ListServices"), &allot__v1__list_services_request__descriptor,
+                  &allot__v1__list_services_response__descriptor, "services", &l);
+    if (!rc) {
+        if (c->json)
+            rc = print_json(out_json_services((Allot__V1__Service **)l.all, l.total));
+        else
+            out_table_services(stdout, (Allot__V1__Service **)l.all, l.total);
+    }
+    list_release(&l);
     return rc;
 }
 
@@ -216,49 +262,19 @@ int cmd_plan_get(struct cli *c, const struct args *a)
 /* plan list: every page. */
 int cmd_plan_list(struct cli *c, const struct args *a)
 {
-    Allot__V1__ListPlansResponse *pages[64];
-    Allot__V1__Plan **all = NULL;
-    size_t npages = 0, total = 0, k, i;
-    const char *token = "";
-    int rc = CLI_EXIT_OK;
+    struct list l;
+    int rc;
 
     (void)a;
-    for (;;) {
-        Allot__V1__ListPlansRequest req = ALLOT__V1__LIST_PLANS_REQUEST__INIT;
-        Allot__V1__ListPlansResponse *resp;
-        req.page_size = PAGE_SIZE;
-        req.page_token = (char *)token;
-        rc =
-            cli_call(c, ALLOT_METHOD("ListPlans"), &req.base,
-                     &allot__v1__list_plans_response__descriptor, (ProtobufCMessage **)&resp, NULL);
-        if (rc)
-            goto done;
-        pages[npages++] = resp;
-        total += resp->n_plans;
-        token = resp->next_page_token;
-        if (!*token)
-            break;
-        if (npages == sizeof pages / sizeof pages[0]) {
-            cli_err("more than %zu plans: listing stops here", npages * PAGE_SIZE);
-            break;
-        }
+    rc = list_all(c, ALLOT_METHOD("ListPlans"), &allot__v1__list_plans_request__descriptor,
+                  &allot__v1__list_plans_response__descriptor, "plans", &l);
+    if (!rc) {
+        if (c->json)
+            rc = print_json(out_json_plans((Allot__V1__Plan **)l.all, l.total));
+        else
+            out_table_plans(stdout, (Allot__V1__Plan **)l.all, l.total);
     }
-    if (!(all = calloc(total + 1, sizeof *all))) {
-        cli_err("out of memory");
-        rc = CLI_EXIT_SERVER;
-        goto done;
-    }
-    for (k = 0, total = 0; k < npages; k++)
-        for (i = 0; i < pages[k]->n_plans; i++)
-            all[total++] = pages[k]->plans[i];
-    if (c->json)
-        rc = print_json(out_json_plans(all, total));
-    else
-        out_table_plans(stdout, all, total);
-done:
-    free(all);
-    for (k = 0; k < npages; k++)
-        protobuf_c_message_free_unpacked(&pages[k]->base, NULL);
+    list_release(&l);
     return rc;
 }
 

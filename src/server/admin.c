@@ -287,6 +287,15 @@ enum handler_result handle_put_member(struct call *c, const ProtobufCMessage *ms
     return server_write(c, put_member_apply);
 }
 
+int handler_member(struct allot_txn *t, struct call *c, const char *member_id,
+                   struct allot_member *m)
+{
+    int rc = allot_store_get_member(t, member_id, &c->arena, m);
+    if (rc == ALLOT_ENOTFOUND)
+        allot_status_set(&c->status, rc, "member_id: member \"%s\" not found", member_id);
+    return rc;
+}
+
 /* GetMember(member_id) -> Member. NOT_FOUND when absent. */
 enum handler_result handle_get_member(struct call *c, const ProtobufCMessage *msg)
 {
@@ -301,10 +310,10 @@ enum handler_result handle_get_member(struct call *c, const ProtobufCMessage *ms
         return call_fail_status(c, &st);
     if ((rc = allot_store_read_begin(call_ctx(c)->store, &t)))
         return call_fail(c, rc, "store: %s", allot_strerror(rc));
-    rc = allot_store_get_member(t, req->member_id, &c->arena, &m);
+    rc = handler_member(t, c, req->member_id, &m);
     allot_store_read_end(t);
     if (rc == ALLOT_ENOTFOUND)
-        return call_fail(c, rc, "member_id: member \"%s\" not found", req->member_id);
+        return HANDLER_REPLY;
     if (rc)
         return call_fail(c, rc, "store: %s", allot_strerror(rc));
     if (!(out = codec_member_out(&c->arena, &m)))

@@ -25,4 +25,12 @@ enum handler_result handle_watch_thresholds(struct call *c, const ProtobufCMessa
 
 enum handler_result handle_list_audit(struct call *c, const ProtobufCMessage *req);
 
+struct allot_txn;
+struct allot_member;
+/* The member a request names, into c's arena; ALLOT_ENOTFOUND with c's
+ * status saying so (field member_id) when there is none, or the store's
+ * error, status untouched. */
+int handler_member(struct allot_txn *t, struct call *c, const char *member_id,
+                   struct allot_member *m);
+
 #endif

@@ -99,22 +99,36 @@ static size_t parse_size(const char *s)
     return *end ? 0 : (size_t)v;
 }
 
-/* --backup: LMDB's compacting copy from a read snapshot of the live store. */
-static int backup(const char *data, const char *dir)
+/* Opens the store at data for --verify or --backup: it must exist already (a
+ * mistyped path must not "verify" or back up an empty store). NULL, having
+ * said why, when it cannot be opened. */
+static struct allot_store *open_existing(const char *data)
 {
     struct allot_store_options sopt;
     struct allot_store *store = NULL;
     struct allot_status st;
-    int rc;
 
     memset(&sopt, 0, sizeof sopt);
     sopt.path = data;
-    sopt.must_exist = true; /* a mistyped path must not "verify" or back up empty */
+    sopt.must_exist = true;
     allot_status_clear(&st);
     if (allot_store_open(&store, &sopt, &st)) {
         fprintf(stderr, "allotd: cannot open the store: %s\n", st.msg);
-        return 1;
+        return NULL;
     }
+    return store;
+}
+
+/* --backup: LMDB's compacting copy from a read snapshot of the live store. */
+static int backup(const char *data, const char *dir)
+{
+    struct allot_store *store = open_existing(data);
+    struct allot_status st;
+    int rc;
+
+    if (!store)
+        return 1;
+    allot_status_clear(&st);
     umask(077); /* utilization data: readable by its owner only */
     rc = allot_store_backup(store, dir, &st);
     allot_store_close(store);
@@ -129,21 +143,15 @@ static int backup(const char *data, const char *dir)
 /* --verify: recompute the ledger's indexes from its entries and compare. */
 static int verify(const char *data)
 {
-    struct allot_store_options sopt;
-    struct allot_store *store = NULL;
+    struct allot_store *store = open_existing(data);
     struct allot_status st;
     struct allot_txn *t;
     uint64_t n = 0;
     int rc;
 
-    memset(&sopt, 0, sizeof sopt);
-    sopt.path = data;
-    sopt.must_exist = true; /* a mistyped path must not "verify" or back up empty */
-    allot_status_clear(&st);
-    if (allot_store_open(&store, &sopt, &st)) {
-        fprintf(stderr, "allotd: cannot open the store: %s\n", st.msg);
+    if (!store)
         return 1;
-    }
+    allot_status_clear(&st);
     if ((rc = allot_store_read_begin(store, &t))) {
         fprintf(stderr, "allotd: %s\n", allot_strerror(rc));
         allot_store_close(store);

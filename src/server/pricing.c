@@ -113,11 +113,7 @@ static int invoice_price(struct allot_txn *t, struct call *c, struct invoice *in
     struct reply_invoice ri;
     int rc;
 
-    rc = allot_store_get_member(t, req->member_id, &c->arena, &m);
-    if (rc == ALLOT_ENOTFOUND)
-        return allot_status_set(&c->status, rc, "member_id: member \"%s\" not found",
-                                req->member_id);
-    if (rc)
+    if ((rc = handler_member(t, c, req->member_id, &m)))
         return rc;
     for (i = 0; i < n; i++) {
         struct allot_service svc;

@@ -37,11 +37,7 @@ static int usage_record(struct allot_txn *t, struct call *c, struct usage_req *u
     size_t len;
     int rc;
 
-    rc = allot_store_get_member(t, req->member_id, &c->arena, &m);
-    if (rc == ALLOT_ENOTFOUND)
-        return allot_status_set(&c->status, rc, "member_id: member \"%s\" not found",
-                                req->member_id);
-    if (rc)
+    if ((rc = handler_member(t, c, req->member_id, &m)))
         return rc;
     allot_ledger_source(t, &c->arena, &src);
     if ((rc = allot_usage_rule(&src, &m, req->rule_key, u->date, &rule, &c->status)))

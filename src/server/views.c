@@ -134,11 +134,11 @@ enum handler_result handle_get_allotments(struct call *c, const ProtobufCMessage
 
     if ((rc = allot_store_read_begin(call_ctx(c)->store, &t)))
         return call_fail(c, rc, "store: %s", allot_strerror(rc));
-    rc = allot_store_get_member(t, req->member_id, &c->arena, &m);
+    rc = handler_member(t, c, req->member_id, &m);
     if (rc) {
         allot_store_read_end(t);
         if (rc == ALLOT_ENOTFOUND)
-            return call_fail(c, rc, "member_id: member \"%s\" not found", req->member_id);
+            return HANDLER_REPLY;
         return call_fail(c, rc, "store: %s", allot_strerror(rc));
     }
     allot_ledger_source(t, &c->arena, &src);
