@@ -151,6 +151,26 @@ int allot_ledger_history(struct allot_txn *t, const char *member_id, const char 
                          allot_date from, allot_date to, struct allot_arena *a,
                          struct allot_entry **out, size_t *n);
 
+/** One rule's question to allot_ledger_histories: the entries under
+ * rule_key dated [from, to). The answer is written to entries (never NULL
+ * on success) and n. */
+struct allot_history_query {
+    const char *rule_key;
+    allot_date from, to;
+    struct allot_entry *entries; /* out */
+    size_t n;                    /* out */
+};
+
+/** allot_ledger_history for several rule keys at once, in one pass over
+ * the member's rows of the history index: one B-tree descent for a whole
+ * plan instead of one per rule (GetAllotments). Each query is answered as
+ * allot_ledger_history would answer it; keys may repeat.
+ * @return 0, or ALLOT_EINVAL (no member id, a key too long), ALLOT_ECORRUPT,
+ *         ALLOT_EIO, ALLOT_ENOMEM
+ */
+int allot_ledger_histories(struct allot_txn *t, const char *member_id,
+                           struct allot_history_query *q, size_t nq, struct allot_arena *a);
+
 /** Fills src so that the engine reads plan versions (allot_store_get_plan_
  * version_at, decoded into a) and usage (allot_ledger_sum, each_day) through
  * t. src->ctx is t itself and a is remembered in t: one binding per

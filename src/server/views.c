@@ -56,18 +56,14 @@ static int history_out(struct allot_arena *a, const struct allot_entry *e, size_
     return 0;
 }
 
-static int allotment_out(struct allot_txn *t, const struct allot_source *src,
-                         struct allot_arena *a, const struct allot_member *m,
-                         const struct allot_rule *r, allot_date as_of, Allot__V1__Allotment **out)
+/* Rule r's allotment: its status s and the member's entries h in s's period. */
+static int allotment_out(struct allot_arena *a, const struct allot_rule *r,
+                         const struct allot_rule_status *s, const struct allot_history_query *h,
+                         Allot__V1__Allotment **out)
 {
-    struct allot_rule_status s;
-    struct allot_entry *entries = NULL;
     Allot__V1__Allotment *o;
-    size_t n = 0;
     int rc;
 
-    if ((rc = allot_rule_status(src, m, r, as_of, &s)))
-        return rc;
     if (!(o = allot_arena_alloc(a, sizeof *o)))
         return ALLOT_ENOMEM;
     allot__v1__allotment__init(o);
@@ -80,21 +76,51 @@ static int allotment_out(struct allot_txn *t, const struct allot_source *src,
         return ALLOT_ENOMEM;
     o->unlimited = r->unlimited;
     o->allowance = r->allowance;
-    o->used = s.used;
-    o->remaining = s.remaining;
-    o->percent_used = s.percent_used;
-    if (!(o->period_start = reply_period_start(a, r, s.period.start)) ||
-        !(o->reset_date = codec_date_out(a, s.reset)))
+    o->used = s->used;
+    o->remaining = s->remaining;
+    o->percent_used = s->percent_used;
+    if (!(o->period_start = reply_period_start(a, r, s->period.start)) ||
+        !(o->reset_date = codec_date_out(a, s->reset)))
         return ALLOT_ENOMEM;
-    o->member_used = s.member_used;
+    o->member_used = s->member_used;
     o->member_cap = r->member_cap;
     o->x12_time_period = (char *)reply_x12_period(&r->period);
-    rc = allot_ledger_history(t, m->id, r->key, s.period.start, s.period.end, a, &entries, &n);
-    if (rc)
-        return rc;
-    if ((rc = history_out(a, entries, n, &s.pool, o)))
+    if ((rc = history_out(a, h->entries, h->n, &s->pool, o)))
         return rc;
     *out = o;
+    return 0;
+}
+
+/* Every rule of v for member m on as_of, into r: the status of each rule
+ * first, then the member's history for all of them in one pass. */
+static int allotments_out(struct allot_txn *t, const struct allot_source *src,
+                          struct allot_arena *a, const struct allot_member *m,
+                          const struct allot_plan_version *v, allot_date as_of,
+                          Allot__V1__GetAllotmentsResponse *r)
+{
+    struct allot_rule_status *s;
+    struct allot_history_query *h;
+    uint32_t i;
+    int rc;
+
+    if (!(s = allot_arena_alloc(a, sizeof *s * (v->nrules + 1))) ||
+        !(h = allot_arena_alloc(a, sizeof *h * (v->nrules + 1))) ||
+        !(r->allotments = allot_arena_alloc(a, sizeof *r->allotments * (v->nrules + 1))))
+        return ALLOT_ENOMEM;
+    for (i = 0; i < v->nrules; i++) {
+        if ((rc = allot_rule_status(src, m, &v->rules[i], as_of, &s[i])))
+            return rc;
+        h[i].rule_key = v->rules[i].key;
+        h[i].from = s[i].period.start;
+        h[i].to = s[i].period.end;
+    }
+    if ((rc = allot_ledger_histories(t, m->id, h, v->nrules, a)))
+        return rc;
+    for (i = 0; i < v->nrules; i++) {
+        if ((rc = allotment_out(a, &v->rules[i], &s[i], &h[i], &r->allotments[i])))
+            return rc;
+        r->n_allotments++;
+    }
     return 0;
 }
 
@@ -114,7 +140,6 @@ enum handler_result handle_get_allotments(struct call *c, const ProtobufCMessage
     struct allot_member m;
     struct allot_txn *t;
     allot_date as_of;
-    uint32_t i;
     int rc;
 
     if (allot_check_id(req->member_id, "member_id", &st))
@@ -147,17 +172,12 @@ enum handler_result handle_get_allotments(struct call *c, const ProtobufCMessage
         goto fail;
     if (v) {
         r->plan_id = (char *)e->plan_id;
-        if (!(r->plan_effective_from = codec_date_out(&c->arena, v->effective_from)) ||
-            !(r->allotments = allot_arena_alloc(&c->arena, sizeof *r->allotments * (v->nrules + 1)))) {
+        if (!(r->plan_effective_from = codec_date_out(&c->arena, v->effective_from))) {
             rc = ALLOT_ENOMEM;
             goto fail;
         }
-        for (i = 0; i < v->nrules; i++) {
-            rc = allotment_out(t, &src, &c->arena, &m, &v->rules[i], as_of, &r->allotments[i]);
-            if (rc)
-                goto fail;
-            r->n_allotments++;
-        }
+        if ((rc = allotments_out(t, &src, &c->arena, &m, v, as_of, r)))
+            goto fail;
     }
     allot_store_read_end(t);
     return call_reply(c, &r->base);

@@ -413,69 +413,107 @@ int allot_ledger_each_day(struct allot_txn *t, const struct allot_pool_ref *pool
 
 /* ---------------------------------------------------------------- history */
 
-int allot_ledger_history(struct allot_txn *t, const char *member_id, const char *rule_key,
-                         allot_date from, allot_date to, struct allot_arena *a,
-                         struct allot_entry **out, size_t *n)
+/* Per query of allot_ledger_histories: its key's length, and the count
+ * of pass 0 (the room pass 1 has). */
+struct query_len {
+    size_t key, cap;
+};
+
+/* The first query at or after i that a row (rule, d) answers, or nq. */
+static size_t query_match(const struct allot_history_query *q, const struct query_len *len,
+                          size_t nq, size_t i, const unsigned char *rule, size_t rlen,
+                          allot_date d)
 {
-    struct allot_entry *arr;
-    struct allot__key k;
+    for (; i < nq; i++)
+        if (len[i].key == rlen && !memcmp(q[i].rule_key, rule, rlen) && d >= q[i].from &&
+            d < q[i].to)
+            break;
+    return i;
+}
+
+int allot_ledger_histories(struct allot_txn *t, const char *member_id,
+                           struct allot_history_query *q, size_t nq, struct allot_arena *a)
+{
+    struct allot__key k, rk;
     MDB_cursor *c;
     MDB_val kv, v;
-    size_t plen, cap = 0, got = 0;
+    struct query_len *len;
+    size_t i, plen;
     int pass, rc, mrc;
 
-    *out = NULL;
-    *n = 0;
     allot__key_init(&k);
-    if (!member_id || !rule_key || allot__key_str(&k, member_id) || allot__key_str(&k, rule_key))
+    if (!member_id || allot__key_str(&k, member_id))
         return ALLOT_EINVAL;
-    if (from >= to) {
-        *out = allot_arena_alloc(a, sizeof **out);
-        return *out ? 0 : ALLOT_ENOMEM;
+    if (!(len = allot_arena_alloc(a, (nq ? nq : 1) * sizeof *len)))
+        return ALLOT_ENOMEM;
+    for (i = 0; i < nq; i++) {
+        allot__key_init(&rk);
+        if (!q[i].rule_key || allot__key_str(&rk, q[i].rule_key))
+            return ALLOT_EINVAL;
+        len[i].key = rk.n - 1;
+        q[i].entries = NULL;
+        q[i].n = 0;
     }
     if ((rc = allot__cursor(t, ALLOT__DB_HISTORY, &c)))
         return rc;
     plen = k.n;
-    arr = NULL;
-    /* Pass 0 counts, pass 1 copies: two short scans beat growing an array
-     * in an arena, which cannot free the old copies. */
+    /* Pass 0 counts, pass 1 copies: two short scans beat growing arrays in
+     * an arena, which cannot free the old copies. The rows are the
+     * member's whole history (every rule, every date), a few per visit. */
     for (pass = 0; pass < 2; pass++) {
-        if (pass == 1 && !(arr = allot_arena_alloc(a, (cap ? cap : 1) * sizeof *arr)))
-            return ALLOT_ENOMEM;
-        k.n = plen;
-        allot__key_date(&k, from);
-        kv = allot__val(k.b, k.n);
+        if (pass == 1)
+            for (i = 0; i < nq; i++) {
+                q[i].entries = allot_arena_alloc(a, (q[i].n ? q[i].n : 1) * sizeof *q[i].entries);
+                if (!q[i].entries)
+                    return ALLOT_ENOMEM;
+                len[i].cap = q[i].n;
+                q[i].n = 0;
+            }
+        kv = allot__val(k.b, plen);
         for (mrc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); mrc == 0;
              mrc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
-            const unsigned char *p = kv.mv_data;
-            uint64_t seq;
+            const unsigned char *p = kv.mv_data, *rule, *nul;
+            allot_date d;
             if (kv.mv_size < plen || memcmp(p, k.b, plen))
                 break;
-            if (kv.mv_size != plen + 12)
+            rule = p + plen;
+            nul = memchr(rule, 0, kv.mv_size - plen);
+            if (!nul || kv.mv_size - (size_t)(nul - p) != 1 + 12)
                 return ALLOT_ECORRUPT;
-            if (allot__key_get_date(p + plen) >= to)
-                break;
-            if (pass == 0) {
-                cap++;
-                continue;
+            d = allot__key_get_date(nul + 1);
+            for (i = 0; (i = query_match(q, len, nq, i, rule, (size_t)(nul - rule), d)) < nq;
+                 i++) {
+                struct allot_entry *e;
+                if (pass == 0) {
+                    q[i].n++;
+                    continue;
+                }
+                if (q[i].n == len[i].cap)
+                    return ALLOT_ECORRUPT; /* cannot happen within one snapshot */
+                e = &q[i].entries[q[i].n];
+                if ((rc = entry_get(t, allot__key_get_u64(nul + 1 + 4), a, e)))
+                    return rc == ALLOT_ENOTFOUND ? ALLOT_ECORRUPT : rc;
+                if (e->reversal || e->reversed || strcmp(e->draw.member_id, member_id) ||
+                    strcmp(e->draw.rule_key, q[i].rule_key))
+                    return ALLOT_ECORRUPT;
+                q[i].n++;
             }
-            if (got == cap)
-                return ALLOT_ECORRUPT; /* cannot happen within one snapshot */
-            seq = allot__key_get_u64(p + plen + 4);
-            if ((rc = entry_get(t, seq, a, &arr[got])))
-                return rc == ALLOT_ENOTFOUND ? ALLOT_ECORRUPT : rc;
-            if (arr[got].reversal || arr[got].reversed ||
-                strcmp(arr[got].draw.member_id, member_id) ||
-                strcmp(arr[got].draw.rule_key, rule_key))
-                return ALLOT_ECORRUPT;
-            got++;
         }
         if (mrc && mrc != MDB_NOTFOUND)
             return allot__mdb_err(t, mrc, NULL, "read the history index");
     }
-    *out = arr;
-    *n = got;
     return 0;
+}
+
+int allot_ledger_history(struct allot_txn *t, const char *member_id, const char *rule_key,
+                         allot_date from, allot_date to, struct allot_arena *a,
+                         struct allot_entry **out, size_t *n)
+{
+    struct allot_history_query q = {rule_key, from, to, NULL, 0};
+    int rc = allot_ledger_histories(t, member_id, &q, 1, a);
+    *out = rc ? NULL : q.entries;
+    *n = rc ? 0 : q.n;
+    return rc;
 }
 
 /* ----------------------------------------------------------- the source */

@@ -524,6 +524,64 @@ static void history_is_by_date_and_drops_reversed(void **state)
     in_write(*state, history_body);
 }
 
+/* Several rules in one pass: each query gets exactly its rule's entries in
+ * its own range, whatever the other queries ask (a key that is a prefix of
+ * another, a key asked twice, a key with no rows, another member whose id
+ * starts with this one's). */
+static void histories_body(struct fx *f, struct allot_txn *t)
+{
+    struct allot_history_query q[5] = {
+        {"r2", ALLOT_DATE_MIN, ALLOT_DATE_NONE, NULL, 0},
+        {"r", D("2025-01-01"), D("2026-01-01"), NULL, 0},
+        {"none", ALLOT_DATE_MIN, ALLOT_DATE_NONE, NULL, 0},
+        {"r", D("2026-01-01"), D("2026-01-02"), NULL, 0},
+        {"r", D("2025-03-01"), D("2025-03-01"), NULL, 0},
+    };
+    uint64_t s1, s2, s3, s4, s5;
+
+    s1 = add(t, MEMBER, "m", "r", "m", "2025-06-01", 1);
+    s2 = add(t, MEMBER, "m", "r", "m", "2025-02-01", 2);
+    s3 = add(t, MEMBER, "m", "r2", "m", "2024-06-01", 3);
+    s4 = add(t, MEMBER, "m", "r", "m", "2026-01-01", 4);
+    add(t, MEMBER, "mm", "r", "mm", "2025-06-01", 5); /* another member */
+    add(t, MEMBER, "m", "r", "m", "2024-12-31", 6);   /* before q[1] */
+    s5 = add(t, MEMBER, "m", "r2", "m", "2025-07-01", 7);
+
+    assert_int_equal(allot_ledger_histories(t, "m", q, 5, &f->a), 0);
+    assert_int_equal(q[0].n, 2);
+    assert_int_equal(q[0].entries[0].seq, s3);
+    assert_int_equal(q[0].entries[1].seq, s5);
+    assert_string_equal(q[0].entries[1].draw.rule_key, "r2");
+    assert_int_equal(q[1].n, 2);
+    assert_int_equal(q[1].entries[0].seq, s2);
+    assert_int_equal(q[1].entries[1].seq, s1);
+    assert_int_equal(q[1].entries[1].draw.amount, 1);
+    assert_int_equal(q[2].n, 0);
+    assert_non_null(q[2].entries);
+    assert_int_equal(q[3].n, 1);
+    assert_int_equal(q[3].entries[0].seq, s4);
+    assert_int_equal(q[4].n, 0);
+    assert_non_null(q[4].entries);
+
+    /* no queries; a reversed entry leaves every answer */
+    assert_int_equal(allot_ledger_histories(t, "m", q, 0, &f->a), 0);
+    assert_int_equal(allot_ledger_reverse(t, s5), 0);
+    assert_int_equal(allot_ledger_histories(t, "m", q, 2, &f->a), 0);
+    assert_int_equal(q[0].n, 1);
+    assert_int_equal(q[0].entries[0].seq, s3);
+    assert_int_equal(q[1].n, 2);
+
+    q[2].rule_key = NULL;
+    assert_int_equal(allot_ledger_histories(t, "m", q, 3, &f->a), ALLOT_EINVAL);
+    assert_int_equal(allot_ledger_histories(t, NULL, q, 1, &f->a), ALLOT_EINVAL);
+    verify_ok(t, 8);
+}
+
+static void histories_answer_every_rule_in_one_pass(void **state)
+{
+    in_write(*state, histories_body);
+}
+
 /* --------------------------------------------------------------- invoices */
 
 static const uint8_t req_bytes[] = {1, 2, 3, 0, 4};
@@ -1738,6 +1796,7 @@ int main(void)
         T(member_and_household_pools_differ),
         T(reversals_restore_totals_once),
         T(history_is_by_date_and_drops_reversed),
+        T(histories_answer_every_rule_in_one_pass),
         T(invoices_put_get_void),
         T(voiding_tolerates_a_reversed_entry),
         T(largest_invoice_round_trips),
