@@ -12,6 +12,7 @@ Run: ctest -L integration   (or, with ALLOTD and ALLOT_PYGEN exported,
 """
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -547,8 +548,12 @@ class AuditTest(SecTestCase):
         self.assertEqual(writes, [w for w in want if w in writes])
         seqs = [e.seq for e in entries]
         self.assertEqual(seqs, list(range(1, len(entries) + 1)))
+        now = time.time()
         for e in entries:
             self.assertRegex(e.time, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+            when = datetime.datetime.strptime(e.time, "%Y-%m-%dT%H:%M:%S.%fZ")
+            when = when.replace(tzinfo=datetime.timezone.utc).timestamp()
+            self.assertLess(abs(when - now), 600, e.time)  # UTC, and this run's
             self.assertTrue(e.peer.startswith("ipv4:127.0.0.1:"), e.peer)
             blob = e.SerializeToString()
             for tok in list(ENV.tokens.values()) + [base64.b64encode(HS_KEY).decode()]:
