@@ -10,13 +10,17 @@ free_port() {
 # Starts allotd on a free loopback port and waits until it answers
 # Health/Check. Sets ALLOTD_PID and ALLOTD_PORT. allotd refuses a port that
 # is taken (SO_REUSEPORT is off), so a lost race just means another try.
+# ALLOTD_WRAP, when set, is a command allotd runs under (valgrind ...; it
+# keeps allotd's PID), and ALLOTD_WAIT the seconds to wait (default 15).
 start_allotd() {
   local bin=$1 data=$2 load=$3 log=$4 try
   for try in 1 2 3 4 5; do
     ALLOTD_PORT=$(free_port)
-    "$bin" --listen "127.0.0.1:$ALLOTD_PORT" --data "$data" >>"$log" 2>&1 &
+    # shellcheck disable=SC2086 # ALLOTD_WRAP is words on purpose
+    ${ALLOTD_WRAP:-} "$bin" --listen "127.0.0.1:$ALLOTD_PORT" --data "$data" >>"$log" 2>&1 &
     ALLOTD_PID=$!
-    if "$load" --target "127.0.0.1:$ALLOTD_PORT" --wait-only --wait 15 >/dev/null 2>&1 &&
+    if "$load" --target "127.0.0.1:$ALLOTD_PORT" --wait-only --wait "${ALLOTD_WAIT:-15}" \
+      >/dev/null 2>&1 &&
       kill -0 "$ALLOTD_PID" 2>/dev/null; then
       return 0
     fi

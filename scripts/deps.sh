@@ -10,7 +10,7 @@ ALLOT_PACKAGES=(
   python3 python3-grpcio python3-protobuf
   lmdb-utils openssl
   libjansson-dev libjwt-dev libssl-dev
-  gnuplot-nox
+  gnuplot-nox valgrind
   clang libclang-rt-14-dev
   chromium chromium-driver python3-selenium fonts-dejavu-core
 )
