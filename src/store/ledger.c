@@ -434,7 +434,7 @@ static size_t query_match(const struct allot_history_query *q, const struct quer
 int allot_ledger_histories(struct allot_txn *t, const char *member_id,
                            struct allot_history_query *q, size_t nq, struct allot_arena *a)
 {
-    struct allot__key k, rk;
+    struct allot__key k;
     MDB_cursor *c;
     MDB_val kv, v;
     struct query_len *len;
@@ -447,10 +447,8 @@ int allot_ledger_histories(struct allot_txn *t, const char *member_id,
     if (!(len = allot_arena_alloc(a, (nq ? nq : 1) * sizeof *len)))
         return ALLOT_ENOMEM;
     for (i = 0; i < nq; i++) {
-        allot__key_init(&rk);
-        if (!q[i].rule_key || allot__key_str(&rk, q[i].rule_key))
+        if (!q[i].rule_key || (len[i].key = strlen(q[i].rule_key)) > ALLOT_ID_MAX)
             return ALLOT_EINVAL;
-        len[i].key = rk.n - 1;
         q[i].entries = NULL;
         q[i].n = 0;
     }
