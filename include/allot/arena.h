@@ -22,6 +22,9 @@ struct allot_arena {
 void allot_arena_init(struct allot_arena *a);
 /* n bytes aligned to 16, zeroed; NULL when memory is exhausted. */
 void *allot_arena_alloc(struct allot_arena *a, size_t n);
+/* n bytes aligned to 16, not zeroed, for memory the caller fills at once;
+ * NULL when memory is exhausted. */
+void *allot_arena_alloc_raw(struct allot_arena *a, size_t n);
 /* Makes sure the next n bytes of allocations need no malloc: gives the arena
  * a chunk with n bytes free, unless it has them already. Zeroes nothing (an
  * allocation is zeroed when it is handed out). 0, or -1 when memory is

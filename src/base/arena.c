@@ -40,7 +40,7 @@ static struct allot__arena_chunk *chunk_new(size_t size)
     return c;
 }
 
-void *allot_arena_alloc(struct allot_arena *a, size_t n)
+void *allot_arena_alloc_raw(struct allot_arena *a, size_t n)
 {
     size_t need, off;
     void *p;
@@ -60,7 +60,6 @@ void *allot_arena_alloc(struct allot_arena *a, size_t n)
         c->next = a->head->next;
         a->head->next = c;
         a->total += need;
-        memset(c->data, 0, n);
         return c->data;
     }
     if (!a->head || a->head->size - off < need) {
@@ -75,7 +74,14 @@ void *allot_arena_alloc(struct allot_arena *a, size_t n)
     p = a->head->data + off;
     a->used = off + need;
     a->total += need;
-    memset(p, 0, n);
+    return p;
+}
+
+void *allot_arena_alloc(struct allot_arena *a, size_t n)
+{
+    void *p = allot_arena_alloc_raw(a, n);
+    if (p)
+        memset(p, 0, n);
     return p;
 }
 
@@ -94,7 +100,7 @@ int allot_arena_reserve(struct allot_arena *a, size_t n)
 
 char *allot_arena_strndup(struct allot_arena *a, const char *s, size_t n)
 {
-    char *p = allot_arena_alloc(a, n + 1);
+    char *p = allot_arena_alloc_raw(a, n + 1);
     if (!p)
         return NULL;
     if (n)

@@ -14,9 +14,11 @@
 
 #include "allot/date.h"
 
+#include "pack.h"
+
 static void *arena_pb_alloc(void *data, size_t size)
 {
-    return allot_arena_alloc(data, size);
+    return allot_arena_alloc_raw(data, size); /* protobuf-c fills what it takes */
 }
 
 static void arena_pb_free(void *data, void *ptr)
@@ -57,11 +59,30 @@ int codec_unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, stru
     return 0;
 }
 
-int codec_pack(const ProtobufCMessage *m, grpc_byte_buffer **out)
+const uint8_t *codec_pack_bytes(const ProtobufCMessage *m, struct allot_arena *a, size_t *n)
 {
-    size_t n = protobuf_c_message_get_packed_size(m);
-    grpc_slice slice = grpc_slice_malloc(n);
-    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(slice));
+    const uint8_t *b = pack_message(m, a, n);
+    uint8_t *p;
+
+    if (b)
+        return b;
+    *n = protobuf_c_message_get_packed_size(m); /* what pack_message leaves */
+    if (!(p = allot_arena_alloc_raw(a, *n)))
+        return NULL;
+    protobuf_c_message_pack(m, p);
+    return p;
+}
+
+int codec_pack(const ProtobufCMessage *m, struct allot_arena *a, grpc_byte_buffer **out)
+{
+    size_t n;
+    const uint8_t *b = codec_pack_bytes(m, a, &n);
+    grpc_slice slice;
+
+    *out = NULL;
+    if (!b)
+        return ALLOT_ENOMEM;
+    slice = grpc_slice_from_copied_buffer((const char *)b, n);
     *out = grpc_raw_byte_buffer_create(&slice, 1);
     grpc_slice_unref(slice);
     return *out ? 0 : ALLOT_ENOMEM;

@@ -28,8 +28,12 @@ void *codec_msg_new(struct allot_arena *a, const ProtobufCMessageDescriptor *d);
  * the bytes are not such a message, ALLOT_ENOMEM when the arena is full. */
 int codec_unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, struct allot_arena *a,
                  const ProtobufCMessage **out);
-/* Encodes m into a new byte buffer the caller destroys. */
-int codec_pack(const ProtobufCMessage *m, grpc_byte_buffer **out);
+/* m's encoding in a, *n bytes: pack.h's one pass, or protobuf-c's pack for
+ * what that leaves to it (the bytes are the same). NULL when out of memory. */
+const uint8_t *codec_pack_bytes(const ProtobufCMessage *m, struct allot_arena *a, size_t *n);
+/* Encodes m into a new byte buffer the caller destroys, using a for
+ * scratch. */
+int codec_pack(const ProtobufCMessage *m, struct allot_arena *a, grpc_byte_buffer **out);
 
 /* A date field: "" gives ALLOT_DATE_NONE when optional, else an error. */
 int codec_date_in(const char *s, const char *field, int optional, allot_date *out,

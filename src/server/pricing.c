@@ -30,7 +30,7 @@
 
 struct invoice {
     Allot__V1__PriceInvoiceRequest *req; /* line ids filled in */
-    uint8_t *canon;                      /* canonical request bytes */
+    const uint8_t *canon;                /* canonical request bytes */
     size_t canon_len;
     struct allot_line *lines;
 };
@@ -91,10 +91,8 @@ static enum handler_result invoice_parse(struct call *c, const ProtobufCMessage 
         ml->unit_price = l->unit_price ? l->unit_price->cents : -1; /* resolved later */
     }
     inv->req = req;
-    inv->canon_len = protobuf_c_message_get_packed_size(&req->base);
-    if (!(inv->canon = allot_arena_alloc(&c->arena, inv->canon_len + 1)))
+    if (!(inv->canon = codec_pack_bytes(&req->base, &c->arena, &inv->canon_len)))
         return call_fail(c, ALLOT_ENOMEM, "out of memory");
-    protobuf_c_message_pack(&req->base, inv->canon);
     *out = inv;
     return HANDLER_REPLY;
 }

@@ -174,14 +174,7 @@ static int invoice_totals(struct allot_arena *a, Allot__V1__PriceInvoiceResponse
 
 static int pack(struct allot_arena *a, const ProtobufCMessage *m, const uint8_t **out, size_t *n)
 {
-    size_t len = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = allot_arena_alloc(a, len + 1);
-    if (!buf)
-        return ALLOT_ENOMEM;
-    protobuf_c_message_pack(m, buf);
-    *out = buf;
-    *n = len;
-    return 0;
+    return (*out = codec_pack_bytes(m, a, n)) ? 0 : ALLOT_ENOMEM;
 }
 
 int reply_invoice_pack(struct reply_invoice *ri, const uint8_t **out, size_t *n)

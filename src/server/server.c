@@ -235,7 +235,7 @@ static void call_finish(struct call *c)
     c->state = CALL_FINISHING;
 
     if (!c->status.code && c->reply) {
-        int rc = codec_pack(c->reply, &c->response_payload);
+        int rc = codec_pack(c->reply, &c->arena, &c->response_payload);
         if (rc)
             call_fail(c, rc, "could not encode the reply");
     } else if (!c->status.code && c->reply_bytes) {

@@ -18,7 +18,7 @@
 struct usage_req {
     Allot__V1__RecordUsageRequest *req;
     allot_date date;
-    uint8_t *canon;
+    const uint8_t *canon;
     size_t canon_len;
 };
 
@@ -34,7 +34,6 @@ static int usage_record(struct allot_txn *t, struct call *c, struct usage_req *u
     struct allot_member m;
     struct allot_draw d;
     int64_t max;
-    size_t len;
     int rc;
 
     if ((rc = handler_member(t, c, req->member_id, &m)))
@@ -81,11 +80,8 @@ static int usage_record(struct allot_txn *t, struct call *c, struct usage_req *u
     r->usage_id = req->usage_id;
     if (!(r->rule = reply_rule_use(&c->arena, &use)))
         return ALLOT_ENOMEM;
-    len = protobuf_c_message_get_packed_size(&r->base);
-    if (!(rec.answer = allot_arena_alloc(&c->arena, len + 1)))
+    if (!(rec.answer = codec_pack_bytes(&r->base, &c->arena, &rec.answer_len)))
         return ALLOT_ENOMEM;
-    protobuf_c_message_pack(&r->base, (uint8_t *)rec.answer);
-    rec.answer_len = len;
     rec.usage_id = req->usage_id;
     rec.member_id = req->member_id;
     rec.request = u->canon;
@@ -148,10 +144,8 @@ enum handler_result handle_record_usage(struct call *c, const ProtobufCMessage *
                          "source: must be USAGE_SOURCE_PRIOR, _EXTERNAL or _ADJUSTMENT (invoice "
                          "lines are recorded by PriceInvoice)");
     u->req = req;
-    u->canon_len = protobuf_c_message_get_packed_size(&req->base);
-    if (!(u->canon = allot_arena_alloc(&c->arena, u->canon_len + 1)))
+    if (!(u->canon = codec_pack_bytes(&req->base, &c->arena, &u->canon_len)))
         return call_fail(c, ALLOT_ENOMEM, "out of memory");
-    protobuf_c_message_pack(&req->base, u->canon);
     c->write_arg = u;
     return server_write(c, record_apply);
 }

@@ -66,6 +66,32 @@ static void arena_aligns_zeroes_and_grows(void **state)
     assert_null(a.head);
 }
 
+/* alloc_raw hands out the same aligned bump memory as alloc without
+ * zeroing it; alloc zeroes even memory a reset arena hands out again. */
+static void arena_raw_allocations_share_chunks_unzeroed(void **state)
+{
+    struct allot_arena a = ALLOT_ARENA_INIT;
+    unsigned char *p, *q, *big;
+    int i;
+    (void)state;
+    p = allot_arena_alloc_raw(&a, 40);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 16, 0);
+    memset(p, 0xab, 40);
+    q = allot_arena_alloc_raw(&a, 3);
+    assert_ptr_equal(q, p + 48); /* 40 rounded up to 16 */
+    allot_arena_reset(&a);
+    q = allot_arena_alloc(&a, 40);
+    assert_ptr_equal(q, p); /* the kept chunk, written 0xab above */
+    for (i = 0; i < 40; i++)
+        assert_int_equal(q[i], 0);
+    big = allot_arena_alloc_raw(&a, 100000);
+    assert_non_null(big);
+    assert_int_equal((uintptr_t)big % 16, 0);
+    assert_ptr_equal(allot_arena_alloc_raw(&a, 1), p + 48); /* the head still serves */
+    allot_arena_release(&a);
+}
+
 /* reserve makes one chunk that later allocations use (and reset keeps),
  * and the memory it hands out is still zeroed. */
 static void arena_reserve_serves_later_allocations(void **state)
@@ -115,6 +141,7 @@ int main(void)
         cmocka_unit_test(err_names_and_texts),
         cmocka_unit_test(status_set_formats_and_returns_code),
         cmocka_unit_test(arena_aligns_zeroes_and_grows),
+        cmocka_unit_test(arena_raw_allocations_share_chunks_unzeroed),
         cmocka_unit_test(arena_reserve_serves_later_allocations),
         cmocka_unit_test(arena_strndup_copies_and_terminates),
     };
