@@ -212,9 +212,13 @@ int allot_store_put_plan_version(struct allot_txn *t, const char *plan_id, const
 int allot_store_get_plan(struct allot_txn *t, const char *plan_id, struct allot_arena *a,
                          struct allot_plan *out);
 
-/** The version in force on d (the greatest effective_from <= d) into *out,
- * allocated from a; *out = NULL when d precedes every version. Reads and
- * decodes that one version only (one cursor seek and at most one step).
+/** The version in force on d (the greatest effective_from <= d) into *out;
+ * *out = NULL when d precedes every version. Reads that one version only
+ * (one cursor seek and at most one step). Versions never change once
+ * stored, so the store keeps each one it decodes and hands the same
+ * read-only copy to every reader that reads the same record: *out stays
+ * valid until the store is closed (a is used only if the store already
+ * keeps as many versions as it will).
  * @return 0, or ALLOT_ENOTFOUND (no such plan; *out = NULL), ALLOT_ECORRUPT,
  *   ALLOT_EIO, ALLOT_ENOMEM
  */

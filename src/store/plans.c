@@ -8,6 +8,7 @@
  * header's is strlen(id) + 1, a version's strlen(id) + 5.
  */
 #include "store_int.h"
+#include "versions.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -209,6 +210,7 @@ int allot_store_get_plan_version_at(struct allot_txn *t, const char *plan_id, al
     struct allot__key k;
     MDB_cursor *c;
     MDB_val kv, v;
+    allot_date eff;
     size_t idlen;
     int rc, mrc;
 
@@ -232,12 +234,13 @@ int allot_store_get_plan_version_at(struct allot_txn *t, const char *plan_id, al
         return 0; /* the plan exists; nothing in force on d */
     if (!is_version_of(&kv, plan_id, idlen))
         return ALLOT_ENOTFOUND;
+    eff = allot__key_get_date((const unsigned char *)kv.mv_data + idlen + 1);
+    rc = allot__versions_get(t->s->versions, plan_id, idlen, eff, v.mv_data, v.mv_size, out);
+    if (rc != ALLOT__VERSIONS_FULL)
+        return rc;
     if (!(pv = allot_arena_alloc(a, sizeof *pv)))
         return ALLOT_ENOMEM;
-    rc = allot__plan_version_decode(
-        v.mv_data, v.mv_size, allot__key_get_date((const unsigned char *)kv.mv_data + idlen + 1), a,
-        pv, NULL);
-    if (rc)
+    if ((rc = allot__plan_version_decode(v.mv_data, v.mv_size, eff, a, pv, NULL)))
         return rc;
     *out = pv;
     return 0;

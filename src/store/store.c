@@ -300,6 +300,7 @@
  * marked dead and every later transaction is refused with ALLOT_EIO.
  */
 #include "store_int.h"
+#include "versions.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -907,6 +908,10 @@ int allot_store_open(struct allot_store **out, const struct allot_store_options 
     allot__buf_init(&s->wbuf);
     allot__buf_init(&s->wbuf2);
     allot_arena_init(&s->warena);
+    if (!(s->versions = allot__versions_new())) {
+        rc = allot_status_set(st, ALLOT_ENOMEM, "store: out of memory");
+        goto out;
+    }
     pg = sysconf(_SC_PAGESIZE);
     s->page_size = pg > 0 ? (size_t)pg : 4096;
     s->map_size_max = opt->map_size_max ? opt->map_size_max : MAP_SIZE_MAX_DEFAULT;
@@ -990,6 +995,7 @@ out:
             pthread_mutex_destroy(&s->write_mu);
         if (gate_ok)
             gate_destroy(&s->gate);
+        allot__versions_free(s->versions);
         free(s->path);
         free(s);
     }
@@ -1006,6 +1012,7 @@ void allot_store_close(struct allot_store *s)
     allot__buf_release(&s->wbuf);
     allot__buf_release(&s->wbuf2);
     allot_arena_release(&s->warena);
+    allot__versions_free(s->versions);
     free(s->path);
     free(s);
 }

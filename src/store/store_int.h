@@ -69,6 +69,8 @@ struct allot_store {
     struct allot__buf wbuf;    /* encodings of the record being written */
     struct allot__buf wbuf2;   /* a second one, for comparisons */
     struct allot_arena warena; /* scratch for decode checks of written records */
+    /* Decoded plan versions, shared by every thread (versions.c). */
+    struct allot__versions *versions;
 };
 
 struct allot_txn {

@@ -1035,6 +1035,147 @@ static void bad_input_is_refused(void **state)
     allot_store_read_end(t);
 }
 
+/* One read of plan_id's version in force on d, in a transaction and arena
+ * of its own, both gone when it returns. */
+static const struct allot_plan_version *read_version(struct allot_store *s, const char *plan_id,
+                                                     allot_date d)
+{
+    struct allot_arena a = ALLOT_ARENA_INIT;
+    const struct allot_plan_version *got = NULL;
+    struct allot_txn *t;
+    if (allot_store_read_begin(s, &t))
+        return NULL;
+    if (allot_store_get_plan_version_at(t, plan_id, d, &a, &got))
+        got = NULL;
+    allot_store_read_end(t);
+    allot_arena_release(&a);
+    return got;
+}
+
+struct version_reader {
+    struct allot_store *s;
+    const struct allot_plan_version *got[50];
+};
+
+static void *version_reader_main(void *arg)
+{
+    struct version_reader *r = arg;
+    for (size_t i = 0; i < sizeof r->got / sizeof r->got[0]; i++)
+        r->got[i] = read_version(r->s, "kept", D("2025-03-01"));
+    return NULL;
+}
+
+static int put_versions_of_many_plans(struct allot_txn *t, void *arg)
+{
+    struct allot_rule r = sample_rules[0];
+    struct allot_plan_version v = version(D("2025-01-01"), &r, 1);
+    char id[32];
+    int i, rc;
+    (void)arg;
+    for (i = 0; i < 300; i++) {
+        snprintf(id, sizeof id, "plan-%03d", i);
+        r.allowance = i + 1;
+        if ((rc = allot_store_put_plan_version(t, id, "", &v, NULL, NULL)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Puts "ghost" at 2025-01-01 with allowance *arg, reads it back (so the
+ * store keeps it), then fails: nothing is committed. */
+static int put_read_and_fail(struct allot_txn *t, void *arg)
+{
+    struct allot_rule r = sample_rules[0];
+    struct allot_plan_version v = version(D("2025-01-01"), &r, 1);
+    struct allot_arena a = ALLOT_ARENA_INIT;
+    const struct allot_plan_version *got = NULL;
+    int rc;
+    r.allowance = *(int *)arg;
+    if ((rc = allot_store_put_plan_version(t, "ghost", "", &v, NULL, NULL)) ||
+        (rc = allot_store_get_plan_version_at(t, "ghost", D("2025-02-01"), &a, &got)))
+        return rc;
+    rc = got && got->rules[0].allowance == r.allowance ? ALLOT_EINVAL : ALLOT_EIO;
+    allot_arena_release(&a);
+    return rc;
+}
+
+/* The store keeps each version it decodes: readers of the same record get
+ * the same read-only copy, still whole after their transaction and arena
+ * are gone, from any thread; another date or plan gets its own. Past the
+ * store's 256 kept versions, versions are decoded into the caller's arena
+ * and are just as right. */
+static void decoded_versions_are_kept_and_shared(void **state)
+{
+    struct fx *f = *state;
+    struct allot_rule r1 = sample_rules[0], r2 = sample_rules[0];
+    struct allot_plan_version v1, v2;
+    const struct allot_plan_version *g1, *g2, *g3;
+    struct version_reader rd[3];
+    pthread_t th[3];
+    char id[32];
+    int i, shared = 0;
+
+    r1.allowance = 1;
+    r2.allowance = 2;
+    v1 = version(D("2025-01-01"), &r1, 1);
+    v2 = version(D("2025-07-01"), &r2, 1);
+    assert_int_equal(put_version(f->s, "kept", "", &v1, NULL, NULL), 0);
+    assert_int_equal(put_version(f->s, "kept", "", &v2, NULL, NULL), 0);
+
+    for (i = 0; i < 3; i++) {
+        rd[i].s = f->s;
+        assert_int_equal(pthread_create(&th[i], NULL, version_reader_main, &rd[i]), 0);
+    }
+    for (i = 0; i < 3; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    g1 = read_version(f->s, "kept", D("2025-03-01"));
+    assert_non_null(g1);
+    for (i = 0; i < 3; i++)
+        for (size_t j = 0; j < sizeof rd[i].got / sizeof rd[i].got[0]; j++)
+            assert_ptr_equal(rd[i].got[j], g1);
+    assert_rule_equal(&g1->rules[0], &r1); /* its reader's arena is long gone */
+    assert_int_equal(g1->effective_from, D("2025-01-01"));
+    g2 = read_version(f->s, "kept", D("2025-06-30"));
+    assert_ptr_equal(g2, g1);
+    g3 = read_version(f->s, "kept", D("2025-07-01"));
+    assert_non_null(g3);
+    assert_ptr_not_equal(g3, g1);
+    assert_rule_equal(&g3->rules[0], &r2);
+
+    /* a version kept from a transaction that was rolled back is not what
+     * a later record at the same plan and date reads as: the bytes decide */
+    i = 7;
+    assert_int_equal(allot_store_write(f->s, put_read_and_fail, &i, NULL), ALLOT_EINVAL);
+    r1.allowance = 8;
+    assert_int_equal(put_version(f->s, "ghost", "", &v1, NULL, NULL), 0);
+    g2 = read_version(f->s, "ghost", D("2025-02-01"));
+    assert_non_null(g2);
+    assert_int_equal(g2->rules[0].allowance, 8);
+
+    assert_int_equal(allot_store_write(f->s, put_versions_of_many_plans, NULL, NULL), 0);
+    for (int round = 0; round < 2; round++) {
+        for (i = 0; i < 300; i++) {
+            struct allot_arena a = ALLOT_ARENA_INIT;
+            const struct allot_plan_version *a1 = NULL, *a2 = NULL;
+            struct allot_txn *t;
+            snprintf(id, sizeof id, "plan-%03d", i);
+            assert_int_equal(allot_store_read_begin(f->s, &t), 0);
+            assert_int_equal(allot_store_get_plan_version_at(t, id, D("2025-02-01"), &a, &a1), 0);
+            assert_int_equal(allot_store_get_plan_version_at(t, id, D("2025-02-01"), &a, &a2), 0);
+            assert_non_null(a1);
+            assert_non_null(a2);
+            assert_int_equal(a1->rules[0].allowance, i + 1);
+            assert_int_equal(a2->rules[0].allowance, i + 1);
+            shared += a1 == a2;
+            allot_store_read_end(t);
+            allot_arena_release(&a);
+        }
+    }
+    /* 256 slots, two taken by "kept", two by "ghost": 252 plans kept */
+    assert_int_equal(shared, 2 * 252);
+    assert_ptr_equal(read_version(f->s, "kept", D("2025-03-01")), g1);
+}
+
 static int put_many_versions(struct allot_txn *t, void *arg)
 {
     struct allot_status *st = arg;
@@ -1438,6 +1579,7 @@ int main(int argc, char **argv)
         T(nested_failure_discards_only_its_writes),
         T(readers_see_a_snapshot),
         T(bad_input_is_refused),
+        T(decoded_versions_are_kept_and_shared),
         T(plan_version_count_is_capped),
         T(map_grows_when_full),
         T(full_map_is_efull),
