@@ -54,6 +54,8 @@ struct allot__gate {
     bool resizing;
 };
 
+#define ALLOT__READS_IDLE_MAX 8
+
 struct allot_store {
     MDB_env *env;
     MDB_dbi dbi[ALLOT__DB_COUNT];
@@ -71,12 +73,18 @@ struct allot_store {
     struct allot_arena warena; /* scratch for decode checks of written records */
     /* Decoded plan versions, shared by every thread (versions.c). */
     struct allot__versions *versions;
+    /* Ended read transactions, reset with their cursors, for the next
+     * allot_store_read_begin to renew (no malloc, no cursor opens). */
+    pthread_mutex_t idle_mu;
+    struct allot_txn *idle[ALLOT__READS_IDLE_MAX];
+    unsigned nidle;
 };
 
 struct allot_txn {
     struct allot_store *s;
     MDB_txn *txn;
     MDB_cursor *cur[ALLOT__DB_COUNT]; /* opened on first use */
+    unsigned cur_live;                /* bit db: cur[db] belongs to this txn */
     bool write;
     bool map_full; /* an operation hit MDB_MAP_FULL: grow and rerun */
     /* allot_ledger_source: the arena plan versions are decoded into. */

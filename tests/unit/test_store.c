@@ -970,6 +970,52 @@ static void readers_see_a_snapshot(void **state)
     allot_store_read_end(t);
 }
 
+/* A read transaction that ended is renewed by the next read_begin, cursors
+ * and all, on the snapshot of that moment; no more than a few are kept. */
+static void read_transactions_are_reused_on_fresh_snapshots(void **state)
+{
+    struct fx *f = *state;
+    struct allot_service *list;
+    struct allot_txn *t, *t2, *many[12];
+    size_t n;
+    bool more;
+    int i, reused = 0;
+
+    assert_int_equal(put_service(f->s, "A", "a", 1, NULL), 0);
+    assert_int_equal(allot_store_read_begin(f->s, &t), 0);
+    assert_int_equal(allot_store_list_services(t, "", 10, &f->a, &list, &n, &more), 0);
+    assert_int_equal(n, 1); /* its services cursor is open now */
+    allot_store_read_end(t);
+
+    assert_int_equal(put_service(f->s, "B", "b", 2, NULL), 0);
+    assert_int_equal(allot_store_read_begin(f->s, &t2), 0);
+    assert_ptr_equal(t2, t); /* the same transaction, renewed */
+    assert_int_equal(allot_store_list_services(t2, "", 10, &f->a, &list, &n, &more), 0);
+    assert_int_equal(n, 2); /* the kept cursor reads the new snapshot */
+    assert_string_equal(list[1].code, "B");
+    allot_store_read_end(t2);
+
+    for (i = 0; i < 12; i++)
+        assert_int_equal(allot_store_read_begin(f->s, &many[i]), 0);
+    assert_int_equal(put_service(f->s, "C", "c", 3, NULL), 0); /* readers do not block it */
+    for (i = 0; i < 12; i++) {
+        assert_int_equal(allot_store_list_services(many[i], "", 10, &f->a, &list, &n, &more), 0);
+        assert_int_equal(n, 2); /* each began before C */
+        allot_store_read_end(many[i]);
+    }
+    for (i = 0; i < 12; i++) {
+        assert_int_equal(allot_store_read_begin(f->s, &many[i]), 0);
+        assert_int_equal(allot_store_list_services(many[i], "", 10, &f->a, &list, &n, &more), 0);
+        assert_int_equal(n, 3);
+    }
+    for (i = 0; i < 12; i++) {
+        for (int j = 0; j < 12; j++)
+            reused += many[i] == many[j] && i != j;
+        allot_store_read_end(many[i]);
+    }
+    assert_int_equal(reused, 0); /* never handed out twice */
+}
+
 static void bad_input_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -1578,6 +1624,7 @@ int main(int argc, char **argv)
         T(failed_fn_writes_nothing),
         T(nested_failure_discards_only_its_writes),
         T(readers_see_a_snapshot),
+        T(read_transactions_are_reused_on_fresh_snapshots),
         T(bad_input_is_refused),
         T(decoded_versions_are_kept_and_shared),
         T(plan_version_count_is_capped),
