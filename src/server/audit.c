@@ -13,6 +13,7 @@
 #include "allot/v1/allot.pb-c.h"
 
 #include "handlers.h"
+#include "pack.h"
 #include "status.h"
 
 #define LIST_DEFAULT 100
@@ -112,6 +113,7 @@ size_t audit_encode(const struct call *c, int code, uint8_t *buf, size_t cap)
     Allot__V1__AuditEntry e;
     struct timespec ts;
     char *peer = NULL;
+    const uint8_t *p;
     size_t n;
 
     allot__v1__audit_entry__init(&e);
@@ -136,11 +138,16 @@ size_t audit_encode(const struct call *c, int code, uint8_t *buf, size_t cap)
     e.peer = clean(pclean, peer);
     if (peer)
         gpr_free(peer);
-    n = protobuf_c_message_get_packed_size(&e.base);
-    if (n == 0 || n > cap)
-        return 0;
-    protobuf_c_message_pack(&e.base, buf);
-    return n;
+    /* written at the end of buf, then moved to its start */
+    if (!(p = pack_message_into(&e.base, buf, cap, &n))) {
+        n = protobuf_c_message_get_packed_size(&e.base); /* what pack.c leaves */
+        if (n == 0 || n > cap)
+            return 0;
+        protobuf_c_message_pack(&e.base, buf);
+        return n;
+    }
+    memmove(buf, p, n);
+    return n; /* never 0: the time is always there */
 }
 
 /* ------------------------------------------------------------ ListAudit */

@@ -43,6 +43,8 @@ static __attribute__((noinline)) int grow(struct out *o, size_t n)
     size_t have = written(o), size = (size_t)(o->end - o->start) * 2;
     uint8_t *b;
 
+    if (!o->a)
+        return -1; /* pack_message_into: it does not fit */
     if (size < PACK_FIRST_SIZE)
         size = PACK_FIRST_SIZE;
     while (size - have < n) {
@@ -293,6 +295,17 @@ const uint8_t *pack_message(const ProtobufCMessage *m, struct allot_arena *a, si
 
     *n = 0;
     if (grow(&o, 0) || put_message(&o, m))
+        return NULL;
+    *n = written(&o);
+    return o.p;
+}
+
+const uint8_t *pack_message_into(const ProtobufCMessage *m, uint8_t *buf, size_t cap, size_t *n)
+{
+    struct out o = {buf, buf + cap, buf + cap, NULL};
+
+    *n = 0;
+    if (put_message(&o, m))
         return NULL;
     *n = written(&o);
     return o.p;

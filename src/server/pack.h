@@ -30,5 +30,8 @@
  * field kind this encoder does not handle (see above), or when the arena
  * is out of memory. */
 const uint8_t *pack_message(const ProtobufCMessage *m, struct allot_arena *a, size_t *n);
+/* The same into the cap bytes at buf, from its end back: the encoding is
+ * the last *n bytes of buf. NULL also when it does not fit. */
+const uint8_t *pack_message_into(const ProtobufCMessage *m, uint8_t *buf, size_t cap, size_t *n);
 
 #endif

@@ -193,6 +193,48 @@ static void random_messages_pack_as_protobuf_c_does(void **state)
     }
 }
 
+/* Into a caller's buffer: the same bytes at its end when they fit, even
+ * exactly; NULL when they do not, with nothing written before buf. */
+static void into_a_buffer_fits_or_refuses(void **state)
+{
+    size_t i, fitted = 0;
+    (void)state;
+    for (i = 0; i < 200; i++) {
+        struct allot_arena a = ALLOT_ARENA_INIT;
+        const ProtobufCMessageDescriptor *d = &allot__v1__audit_entry__descriptor;
+        ProtobufCMessage *m = allot_arena_alloc(&a, d->sizeof_message);
+        size_t n1, n2, n3;
+        uint8_t *b1, *guard;
+        const uint8_t *b2, *b3;
+
+        protobuf_c_message_init(d, m);
+        fill(m, &a, 0);
+        n1 = protobuf_c_message_get_packed_size(m);
+        b1 = malloc(n1 + 1);
+        guard = malloc(n1 + 2);
+        assert_non_null(b1);
+        assert_non_null(guard);
+        protobuf_c_message_pack(m, b1);
+        guard[0] = 0x5a;
+        b2 = pack_message_into(m, guard + 1, n1, &n2);
+        assert_non_null(b2);
+        assert_ptr_equal(b2, guard + 1);
+        assert_int_equal(n2, n1);
+        assert_memory_equal(b2, b1, n1);
+        if (n1) {
+            b3 = pack_message_into(m, guard + 2, n1 - 1, &n3);
+            assert_null(b3);
+            assert_int_equal(n3, 0);
+            fitted++;
+        }
+        assert_int_equal(guard[0], 0x5a);
+        free(b1);
+        free(guard);
+        allot_arena_release(&a);
+    }
+    assert_true(fitted > 150);
+}
+
 /* A reply as allotd builds one: the fields a client reads come back. */
 static void a_reply_decodes_to_what_was_packed(void **state)
 {
@@ -266,6 +308,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_messages_pack_as_protobuf_c_does),
+        cmocka_unit_test(into_a_buffer_fits_or_refuses),
         cmocka_unit_test(a_reply_decodes_to_what_was_packed),
         cmocka_unit_test(unknown_fields_are_refused),
     };
