@@ -35,6 +35,19 @@ struct invoice {
     struct allot_line *lines;
 };
 
+/* A field of lines[i] checked by check(s, name, st): with its plain name
+ * first, and named "lines[i].name" only when it fails, since formatting the
+ * path was most of what validating a line cost. */
+static int check_line_field(int (*check)(const char *s, const char *field, struct allot_status *st),
+                            const char *s, size_t i, const char *name, struct allot_status *st)
+{
+    char f[64];
+    if (!check(s, name, st))
+        return 0;
+    snprintf(f, sizeof f, "lines[%zu].%s", i, name);
+    return check(s, f, st);
+}
+
 /* Validates req, fills default line ids, and encodes the canonical form. */
 static enum handler_result invoice_parse(struct call *c, const ProtobufCMessage *msg,
                                          bool need_id, struct invoice **out)
@@ -65,20 +78,20 @@ static enum handler_result invoice_parse(struct call *c, const ProtobufCMessage 
             if (!(l->line_id = allot_arena_strdup(&c->arena, f)))
                 return call_fail(c, ALLOT_ENOMEM, "out of memory");
         }
-        snprintf(f, sizeof f, "lines[%zu].line_id", i);
-        if (allot_check_id(l->line_id, f, &st))
+        if (check_line_field(allot_check_id, l->line_id, i, "line_id", &st))
             return call_fail_status(c, &st);
         for (j = 0; j < i; j++)
             if (!strcmp(l->line_id, req->lines[j]->line_id))
                 return call_fail(c, ALLOT_EINVAL,
                                  "lines[%zu].line_id: \"%s\" is already the id of lines[%zu]", i,
                                  l->line_id, j);
-        snprintf(f, sizeof f, "lines[%zu].service_code", i);
-        if (allot_check_id(l->service_code, f, &st))
+        if (check_line_field(allot_check_id, l->service_code, i, "service_code", &st))
             return call_fail_status(c, &st);
-        snprintf(f, sizeof f, "lines[%zu].service_date", i);
-        if (codec_date_in(l->service_date, f, 0, &ml->date, &st))
+        if (codec_date_in(l->service_date, "service_date", 0, &ml->date, &st)) {
+            snprintf(f, sizeof f, "lines[%zu].service_date", i);
+            codec_date_in(l->service_date, f, 0, &ml->date, &st);
             return call_fail_status(c, &st);
+        }
         if (l->quantity < 1 || l->quantity > ALLOT_QUANTITY_MAX)
             return call_fail(c, ALLOT_EINVAL, "lines[%zu].quantity: must be 1-%d, got %lld", i,
                              ALLOT_QUANTITY_MAX, (long long)l->quantity);
