@@ -510,17 +510,21 @@ def run_allotd(args, timeout=60, cwd=None, env=None, user=None, group=None):
     """Runs `allotd ARGS` to completion (for --verify, --backup, or a start
     that must fail). Returns (exit code, stdout + stderr). user/group: run
     as that uid/gid (tests running as root use it to meet a permission
-    check). Kills it and raises AssertionError if it does not exit within
-    timeout."""
+    check), through setpriv (util-linux): Popen(user=...) would make Python
+    fork() rather than vfork(), and a fork runs grpcio 1.51's pthread_atfork
+    handler, which waits for gRPC's thread pool to go idle and, on a busy
+    machine, was seen to wait forever. Kills it and raises AssertionError
+    if it does not exit within timeout."""
     e = dict(os.environ)
     if env:
         e.update(env)
-    kw = {}
-    if user is not None:
-        kw.update(user=user, group=group if group is not None else user, extra_groups=[])
     argv = [allotd_path()] + list(args)
+    if user is not None:
+        argv = ["setpriv", "--reuid=%d" % user,
+                "--regid=%d" % (group if group is not None else user), "--clear-groups",
+                "--"] + argv
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, cwd=cwd or tempfile.gettempdir(), env=e, **kw)
+                         stderr=subprocess.STDOUT, cwd=cwd or tempfile.gettempdir(), env=e)
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
