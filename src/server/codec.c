@@ -109,8 +109,8 @@ int codec_date_in(const char *s, const char *field, int optional, allot_date *ou
 
 char *codec_date_out(struct allot_arena *a, allot_date d)
 {
-    char buf[ALLOT_DATE_STRLEN];
-    return allot_arena_strdup(a, allot_date_format(d, buf));
+    char *p = allot_arena_alloc_raw(a, ALLOT_DATE_STRLEN); /* formatted in place */
+    return p ? allot_date_format(d, p) : NULL;
 }
 
 /* ------------------------------------------------------------ proto->model */
