@@ -178,50 +178,24 @@ static uint8_t *pack(const ProtobufCMessage *m, struct allot_arena *a, size_t *n
     return b;
 }
 
-/* True when m or a message inside it kept an unknown field numbered 0.
- * protobuf-c 1.4 accepts field number 0 (invalid in protobuf) when the tag
- * is written as a non-minimal varint (0x80 0x00), keeps it as an unknown
- * field, and re-encodes it as 0x00, which it then refuses to decode. allot
- * never decodes what it re-encodes (canonical requests are compared as
- * bytes), so this is tolerated here, not fixed. */
-static bool has_field_zero(const ProtobufCMessage *m)
+/* m itself kept an unknown field numbered 0 (see has_field_zero). */
+static bool own_field_zero(const ProtobufCMessage *m)
 {
-    const ProtobufCMessageDescriptor *d = m->descriptor;
     unsigned i;
-    size_t j;
-
     for (i = 0; i < m->n_unknown_fields; i++)
         if (m->unknown_fields[i].tag == 0)
             return true;
-    for (i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const char *base = (const char *)m + f->offset;
-        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
-            const ProtobufCMessage *const *v = *(const ProtobufCMessage *const *const *)base;
-            for (j = 0; j < n; j++)
-                if (has_field_zero(v[j]))
-                    return true;
-        } else {
-            const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)base;
-            if (sub && has_field_zero(sub))
-                return true;
-        }
-    }
     return false;
 }
 
-/* True when m or a message inside it kept an unknown field: the one thing
- * in allot's protos that pack_message leaves to protobuf-c. */
-static bool has_unknown(const ProtobufCMessage *m)
+/* True when pred holds for m or for a message inside it. */
+static bool any_message(const ProtobufCMessage *m, bool (*pred)(const ProtobufCMessage *))
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     unsigned i;
     size_t j;
 
-    if (m->n_unknown_fields)
+    if (pred(m))
         return true;
     for (i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -232,15 +206,38 @@ static bool has_unknown(const ProtobufCMessage *m)
             size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
             const ProtobufCMessage *const *v = *(const ProtobufCMessage *const *const *)base;
             for (j = 0; j < n; j++)
-                if (v[j] && has_unknown(v[j]))
+                if (v[j] && any_message(v[j], pred))
                     return true;
         } else {
             const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)base;
-            if (sub && has_unknown(sub))
+            if (sub && any_message(sub, pred))
                 return true;
         }
     }
     return false;
+}
+
+/* True when m or a message inside it kept an unknown field numbered 0.
+ * protobuf-c 1.4 accepts field number 0 (invalid in protobuf) when the tag
+ * is written as a non-minimal varint (0x80 0x00), keeps it as an unknown
+ * field, and re-encodes it as 0x00, which it then refuses to decode. allot
+ * never decodes what it re-encodes (canonical requests are compared as
+ * bytes), so this is tolerated here, not fixed. */
+static bool has_field_zero(const ProtobufCMessage *m)
+{
+    return any_message(m, own_field_zero);
+}
+
+static bool own_unknown(const ProtobufCMessage *m)
+{
+    return m->n_unknown_fields != 0;
+}
+
+/* True when m or a message inside it kept an unknown field: the one thing
+ * in allot's protos that pack_message leaves to protobuf-c. */
+static bool has_unknown(const ProtobufCMessage *m)
+{
+    return any_message(m, own_unknown);
 }
 
 /* pack_message writes protobuf-c's bytes, or refuses (unknown fields). */
