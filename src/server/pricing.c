@@ -35,17 +35,16 @@ struct invoice {
     struct allot_line *lines;
 };
 
-/* A field of lines[i] checked by check(s, name, st): with its plain name
- * first, and named "lines[i].name" only when it fails, since formatting the
- * path was most of what validating a line cost. */
-static int check_line_field(int (*check)(const char *s, const char *field, struct allot_status *st),
-                            const char *s, size_t i, const char *name, struct allot_status *st)
+/* An id field of lines[i], checked with its plain name first and named
+ * "lines[i].name" only when it fails, since formatting the path was most
+ * of what validating a line cost. */
+static int check_line_id(const char *s, size_t i, const char *name, struct allot_status *st)
 {
     char f[64];
-    if (!check(s, name, st))
+    if (!allot_check_id(s, name, st))
         return 0;
     snprintf(f, sizeof f, "lines[%zu].%s", i, name);
-    return check(s, f, st);
+    return allot_check_id(s, f, st);
 }
 
 /* Validates req, fills default line ids, and encodes the canonical form. */
@@ -78,14 +77,14 @@ static enum handler_result invoice_parse(struct call *c, const ProtobufCMessage 
             if (!(l->line_id = allot_arena_strdup(&c->arena, f)))
                 return call_fail(c, ALLOT_ENOMEM, "out of memory");
         }
-        if (check_line_field(allot_check_id, l->line_id, i, "line_id", &st))
+        if (check_line_id(l->line_id, i, "line_id", &st))
             return call_fail_status(c, &st);
         for (j = 0; j < i; j++)
             if (!strcmp(l->line_id, req->lines[j]->line_id))
                 return call_fail(c, ALLOT_EINVAL,
                                  "lines[%zu].line_id: \"%s\" is already the id of lines[%zu]", i,
                                  l->line_id, j);
-        if (check_line_field(allot_check_id, l->service_code, i, "service_code", &st))
+        if (check_line_id(l->service_code, i, "service_code", &st))
             return call_fail_status(c, &st);
         if (codec_date_in(l->service_date, "service_date", 0, &ml->date, &st)) {
             snprintf(f, sizeof f, "lines[%zu].service_date", i);
