@@ -28,6 +28,7 @@ struct cli {
     const char *addr;           /* --addr, $ALLOT_ADDR, or CLI_DEFAULT_ADDR */
     double timeout_s;           /* --timeout */
     int json;                   /* --json */
+    int insecure;               /* --insecure: a token may go without TLS */
     struct creds_opts sec_opts; /* --tls-*, --token-file, then the environment */
     struct creds creds;         /* loaded before the command runs */
     struct rpc rpc;

@@ -141,15 +141,18 @@ static const char security_help[] =
     "  --token-file FILE  the bearer token: the file's first line (a trailing\n"
     "                     line break is dropped); env ALLOT_TOKEN_FILE\n"
     "  env ALLOT_TOKEN    the token itself\n"
+    "  --insecure         allow the token to go without TLS to a server that is\n"
+    "                     not on this machine (a network trusted as a whole)\n"
     "\n"
     "Options win over the environment; ALLOT_TOKEN and ALLOT_TOKEN_FILE together\n"
     "are refused. The token is sent as \"authorization: Bearer TOKEN\" with every\n"
     "call (watch included). There is no option that takes the token itself: a\n"
     "command line can be read by every user of the machine (ps) and is kept in\n"
     "shell history. Keep token files private (chmod 600): allotctl warns when\n"
-    "group or others may read one, and when a token would go in plaintext to\n"
-    "a server that is not on this machine. Tokens come from `allotd --new-token\n"
-    "ID ROLE`.\n"
+    "group or others may read one. A token that would go in plaintext to a\n"
+    "server that is not on this machine (not 127.0.0.0/8, ::1, localhost or\n"
+    "unix:) is refused, exit 2, unless --insecure is given; no environment\n"
+    "variable allows it. Tokens come from `allotd --new-token ID ROLE`.\n"
     "\n"
     "Roles: admin puts services, plans and members and reads the audit trail;\n"
     "billing prices, previews, voids, records usage, reads allotments and\n"
@@ -287,6 +290,7 @@ void help_main(FILE *f)
                "  --tls-name NAME    the name the server's certificate carries, if not the host\n"
                "  --token-file FILE  send the bearer token in FILE (env ALLOT_TOKEN_FILE, or\n"
                "                     the token itself in ALLOT_TOKEN; no option takes it)\n"
+               "  --insecure         let the token go without TLS beyond this machine\n"
                "  -h, --help         this help; `allotctl help COMMAND` or `allotctl COMMAND\n"
                "                     --help` for one command, `allotctl help files` for the\n"
                "                     JSON file formats, `allotctl help security` for TLS,\n"
@@ -313,8 +317,8 @@ void help_command(FILE *f, const struct command *cmd)
     if (*cmd->details)
         fprintf(f, "\n%s", cmd->details);
     fprintf(f, "\nGlobal options: --addr HOST:PORT, --timeout SECONDS, --json, --tls-ca FILE,\n"
-               "--tls-cert FILE, --tls-key FILE, --tls-name NAME, --token-file FILE (see\n"
-               "allotctl --help and allotctl help security).\n");
+               "--tls-cert FILE, --tls-key FILE, --tls-name NAME, --token-file FILE,\n"
+               "--insecure (see allotctl --help and allotctl help security).\n");
 }
 
 int help_topic(FILE *f, const char *w1, const char *w2)

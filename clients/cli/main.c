@@ -28,7 +28,7 @@ static const struct opt opts[] = {
     {"file", OPT_VALUE, 0},    {"as-of", OPT_VALUE, 0},    {"format", OPT_VALUE, 0},
     {"from", OPT_VALUE, 0},    {"member", OPT_VALUE, 0},   {"source", OPT_VALUE, 0},
     {"note", OPT_VALUE, 0},    {"once", OPT_FLAG, 0},      {"limit", OPT_VALUE, 0},
-    {"follow", OPT_FLAG, 0},   {NULL, OPT_FLAG, 0},
+    {"follow", OPT_FLAG, 0},   {"insecure", OPT_FLAG, 1}, {NULL, OPT_FLAG, 0},
 };
 
 struct parsed {
@@ -66,6 +66,8 @@ static int set_option(struct cli *c, struct args *a, struct parsed *p, const str
         c->json = 1;
     else if (!strcmp(o->name, "help"))
         p->help = 1;
+    else if (!strcmp(o->name, "insecure"))
+        c->insecure = 1;
     else if (!strcmp(o->name, "tls-ca"))
         set_setting(&sec->tls_ca, v, "--tls-ca");
     else if (!strcmp(o->name, "tls-cert"))
@@ -176,10 +178,20 @@ static int load_security(struct cli *c)
         cli_err("%s", err);
         return CLI_EXIT_USAGE;
     }
-    if (c->creds.token && !c->creds.ca_pem && !creds_target_is_local(c->addr))
-        cli_err("warning: the token from %s goes to %s without TLS: whoever sees the traffic "
-                "can use it (give --tls-ca)",
+    /* As allotd refuses to listen beyond loopback unprotected, and the
+     * Python client refuses this too: --insecure is the one way, and no
+     * environment variable turns it on. */
+    if (c->creds.token && !c->creds.ca_pem && !creds_target_is_local(c->addr)) {
+        if (!c->insecure) {
+            cli_err("the token from %s would go to %s without TLS, where whoever sees the "
+                    "traffic can use it: give --tls-ca (or ALLOT_TLS_CA), or --insecure on a "
+                    "network trusted as a whole",
+                    c->creds.token_from, c->addr);
+            return CLI_EXIT_USAGE;
+        }
+        cli_err("warning: the token from %s goes to %s without TLS (--insecure)",
                 c->creds.token_from, c->addr);
+    }
     return 0;
 }
 

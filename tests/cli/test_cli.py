@@ -791,13 +791,30 @@ class TestTokensAndRoles(SecureCliTestCase):
         self.assertIn("warning: --token-file %s may be read by group or others" % loose,
                       p.stderr)
         self.assertNotIn(tokens["admin"], p.stderr)
-        # A token about to go in plaintext beyond this machine: a warning
-        # (192.0.2.1 is TEST-NET-1: nothing answers there).
-        p = self.ctl("--timeout", "0.5", "--addr", "192.0.2.1:9", "health", want=None,
+        # A token about to go in plaintext beyond this machine: refused
+        # before anything is sent, unless --insecure (then a warning).
+        # 192.0.2.1 is TEST-NET-1: nothing answers there.
+        p = self.ctl("--timeout", "0.5", "--addr", "192.0.2.1:9", "health", want=2,
                      env={"ALLOT_TOKEN_FILE": admin_file})
-        self.assertIn("warning: the token from ALLOT_TOKEN_FILE %s goes to 192.0.2.1:9 without "
+        self.assertIn("the token from ALLOT_TOKEN_FILE %s would go to 192.0.2.1:9 without "
                       "TLS" % admin_file, p.stderr)
+        self.assertIn("--insecure", p.stderr)
+        self.assertNotIn(tokens["admin"], p.stderr)
+        # No environment variable stands in for the flag.
+        self.ctl("--addr", "192.0.2.1:9", "health", want=2,
+                 env={"ALLOT_TOKEN_FILE": admin_file, "ALLOT_INSECURE": "1"})
+        p = self.ctl("--timeout", "0.5", "--addr", "192.0.2.1:9", "--insecure", "health",
+                     want=None, env={"ALLOT_TOKEN_FILE": admin_file})
+        self.assertIn("warning: the token from ALLOT_TOKEN_FILE %s goes to 192.0.2.1:9 without "
+                      "TLS (--insecure)" % admin_file, p.stderr)
         self.assertIn(p.returncode, (3, 4))
+        # Without a token there is nothing to protect: no refusal.
+        p = self.ctl("--timeout", "0.5", "--addr", "192.0.2.1:9", "health", want=None)
+        self.assertIn(p.returncode, (3, 4))
+        # On loopback a plaintext token is allowed: sent, so this TLS server
+        # fails the handshake (exit 3) rather than allotctl refusing (2).
+        p = self.ctl("plan", "get", "family", env={"ALLOT_TOKEN_FILE": admin_file}, want=3)
+        self.assertNotIn("would go", p.stderr)
         p = self.ctl("--timeout", "0.5", *tls, "--addr", "192.0.2.1:9", "health", want=None,
                      env={"ALLOT_TOKEN_FILE": admin_file})
         self.assertNotIn("warning", p.stderr)
