@@ -1413,9 +1413,17 @@ static void nested_map_full_reruns_the_write(void **state)
 struct reader {
     struct allot_store *s;
     atomic_int *stop;
-    long reads;
+    atomic_long reads;
     int err;
 };
+
+/* Waits (up to 10 s) until r has read more than n times. */
+static bool reader_passes(struct reader *r, long n)
+{
+    for (int i = 0; i < 10000 && atomic_load(&r->reads) <= n; i++)
+        usleep(1000);
+    return atomic_load(&r->reads) > n;
+}
 
 static void *reader_main(void *arg)
 {
@@ -1432,7 +1440,7 @@ static void *reader_main(void *arg)
             r->err = 2;
         allot_store_read_end(t);
         allot_arena_reset(&a);
-        r->reads++;
+        atomic_fetch_add(&r->reads, 1);
     }
     allot_arena_release(&a);
     return NULL;
@@ -1448,6 +1456,7 @@ static void map_grows_under_concurrent_readers(void **state)
     pthread_t th[2];
     atomic_int stop = 0;
     struct batch b;
+    long before[2];
 
     allot_store_close(f->s);
     f->s = NULL;
@@ -1458,15 +1467,22 @@ static void map_grows_under_concurrent_readers(void **state)
         r[i] = (struct reader){f->s, &stop, 0, 0};
         assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
     }
+    /* Both readers are reading before the first resize (on a busy machine
+     * a thread may not have run yet), and read again after the last. */
+    for (int i = 0; i < 2; i++)
+        assert_true(reader_passes(&r[i], 0));
     for (int i = 0; i < 4000; i += 250) {
         b = (struct batch){i, i + 250, 0};
         assert_int_equal(allot_store_write(f->s, put_members, &b, &st), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        before[i] = atomic_load(&r[i].reads);
+        assert_true(reader_passes(&r[i], before[i]));
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(r[i].err, 0);
-        assert_true(r[i].reads > 0);
     }
     assert_true(allot_store_map_size(f->s) > 64 * 1024);
     check_members(f, 4000);
