@@ -342,7 +342,7 @@ class TestErrors(CliTestCase):
             self.assertIn(code, p.stdout)
         for opt in ("--tls-ca FILE", "--tls-cert FILE", "--tls-key FILE", "--tls-name NAME",
                     "--token-file FILE", "ALLOT_TOKEN_FILE", "ALLOT_TOKEN", "ALLOT_TLS_CA",
-                    "ALLOT_TLS_CLIENT_CERT", "ALLOT_TLS_CLIENT_KEY", "  audit "):
+                    "ALLOT_TLS_CLIENT_CERT", "ALLOT_TLS_CLIENT_KEY", "  audit ", "--insecure"):
             self.assertIn(opt, p.stdout)
         self.assertNotIn("--token VALUE", p.stdout)
         sec = self.ctl("help", "security").stdout
