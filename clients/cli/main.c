@@ -187,6 +187,7 @@ static int load_security(struct cli *c)
                     "traffic can use it: give --tls-ca (or ALLOT_TLS_CA), or --insecure on a "
                     "network trusted as a whole",
                     c->creds.token_from, c->addr);
+            creds_free(&c->creds);
             return CLI_EXIT_USAGE;
         }
         cli_err("warning: the token from %s goes to %s without TLS (--insecure)",
